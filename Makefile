@@ -1,0 +1,39 @@
+# Every target creates .venv on first use and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench eval model kb clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)            ## talk to the bot in the terminal
+	$(BIN)/madoguchi chat
+
+test: $(STAMP)           ## the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)           ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)          ## speed and memory figures
+	$(BIN)/madoguchi bench
+
+eval: $(STAMP)           ## classifier scores on the dev split
+	$(BIN)/madoguchi eval intents/data/dev.jsonl
+
+model: $(STAMP)          ## retrain intents/model/model.json from intents/data/train.jsonl
+	$(BIN)/madoguchi train
+
+kb: $(STAMP)             ## validate the knowledge base
+	$(BIN)/madoguchi kb check
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Effects: what the engine asks the outside world to do, as plain data.
+
+The engine never does I/O. It returns these, and the caller carries them out
+in order, after storing the new state (the storage and channel layers). Tests
+read them to check what would happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversation.summary import CaseSummary
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """Start a case for this person (one open case at a time)."""
+
+    summary: CaseSummary
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCase:
+    """The intake learned something: replace the case summary."""
+
+    summary: CaseSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """Put the case in front of a coordinator; ``urgent`` pages the one on call now."""
+
+    urgent: bool
+    reasons: tuple[str, ...]
+    summary: CaseSummary
+
+
+@dataclass(frozen=True, slots=True)
+class AskConsent:
+    """Record that consent to keep health details was asked (and when)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    granted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMe:
+    """Delete this person's messages and personal fields; anonymous statistics stay."""
+
+
+Effect = OpenCase | UpdateCase | Escalate | AskConsent | RecordConsent | ForgetMe

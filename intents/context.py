@@ -1,0 +1,190 @@
+"""Context: is a matched cue meant, here and now, by the writer?
+
+Keyword matching is fooled by 虐待はされていません (negated), 去年母が入院した
+ときは (long past), もう退院しました (resolved), 虐待のニュースを見て (reported),
+もし私が倒れたら (hypothetical). Each function here answers one of those
+questions for one rule hit, from the tokens and the context terms the matcher
+already found; the words themselves are data (``lexicon/terms.yaml`` and
+``lexicon/context.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from intents.tokens import Token
+
+if TYPE_CHECKING:
+    from intents.lexicon import NegationSpec
+    from intents.matcher import TermMatch
+
+_SENTENCE_END = {"。", "!", "?", "！", "？", "w"}
+
+
+_CLAUSE_PARTICLES = {"けれど", "けど", "が", "のに", "ので", "から", "し", "ても"}
+
+
+def _ends_sentence(token: Token) -> bool:
+    return token.surface in _SENTENCE_END or (token.pos == "補助記号" and token.pos2 == "句点")
+
+
+def _ends_clause(token: Token) -> bool:
+    return (
+        _ends_sentence(token)
+        or (token.pos == "補助記号" and token.pos2 == "読点")
+        or (token.pos == "助詞" and token.pos2 == "接続助詞" and token.lemma in _CLAUSE_PARTICLES)
+    )
+
+
+class Sentences:
+    """Which sentence, and which clause inside it, each token belongs to."""
+
+    __slots__ = ("_clause", "_sentence")
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        self._sentence: list[int] = []
+        self._clause: list[int] = []
+        sentence = clause = 0
+        has_predicate = False  # 以前、DVで逃げた: a comma after a bare time word does not end a clause
+        for token in tokens:
+            self._sentence.append(sentence)
+            self._clause.append(clause)
+            has_predicate = has_predicate or token.pos in {"動詞", "形容詞", "助動詞"}
+            if _ends_sentence(token):
+                sentence += 1
+            if _ends_clause(token) and (has_predicate or _ends_sentence(token)):
+                clause += 1
+                has_predicate = False
+
+    def of(self, token: int) -> int:
+        return self._sentence[min(token, len(self._sentence) - 1)] if self._sentence else 0
+
+    def clause_of(self, token: int) -> int:
+        return self._clause[min(token, len(self._clause) - 1)] if self._clause else 0
+
+
+def _cancelled(tokens: Sequence[Token], at: int, spec: NegationSpec) -> bool:
+    """ないと/なければ (must), ないか (suspicion), かもしれない (maybe), しか…ない (only) are not negation."""
+    negator = tokens[at]
+    if negator.cform.startswith("仮定形"):
+        return True
+    following = tokens[at + 1] if at + 1 < len(tokens) else None
+    if following is not None and following.lemma in spec.cancel_after:
+        return True
+    before = {token.lemma for token in tokens[max(0, at - 3) : at]}
+    # かもしれない (maybe), しか…ない (only), 〜てくれない？/もらえない？ (a request, not a refusal)
+    return bool(before & {"知れる", "しか", "呉れる", "貰う", "貰える"})
+
+
+def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec) -> int | None:
+    """The index of the negator of the predicate right after tokens[:end], if it is negated.
+
+    The scope crosses particles, auxiliaries, commas and light words (されていません,
+    死にたいとか、そういうことではない, とは思わない) and stops at the next content word,
+    a sentence end or a clause-ending particle (けど, ので).
+    """
+    negators = set(spec.negators)
+    light = set(spec.light_words)
+    breaks = set(spec.clause_breaks)
+    for at in range(end, min(len(tokens), end + 12)):
+        token = tokens[at]
+        if _ends_sentence(token):
+            return None
+        if token.pos == "助詞" and token.pos2 == "接続助詞" and token.lemma in breaks:
+            return None
+        if token.lemma in negators and token.pos in {"助動詞", "形容詞", "接尾辞"}:
+            return None if _cancelled(tokens, at, spec) else at
+        if token.is_content and token.lemma not in light and token.pos2 != "数詞":
+            return None
+    return None
+
+
+def negated_after(tokens: Sequence[Token], end: int, spec: NegationSpec) -> bool:
+    """True when the predicate right after tokens[:end] is negated."""
+    return negation_at(tokens, end, spec) is not None
+
+
+def _in_sentence(matches: Sequence[TermMatch], sentences: Sentences, sentence: int) -> bool:
+    return any(sentences.of(match.first) == sentence for match in matches)
+
+
+def _in_clause(matches: Sequence[TermMatch], sentences: Sentences, clause: int) -> bool:
+    return any(sentences.clause_of(match.first) == clause for match in matches)
+
+
+def _is_past(picked: Sequence[TermMatch], sentences: Sentences, found: Mapping[str, Sequence[TermMatch]]) -> bool:
+    """A long-past time word in the cue's clause, or in its sentence with no present-time word there."""
+    past, present = found.get("distant_past", ()), found.get("present", ())
+    clause = sentences.clause_of(picked[0].first)
+    if _in_clause(past, sentences, clause) and not _in_clause(present, sentences, clause):
+        return True
+    sentence = sentences.of(picked[0].first)
+    return _in_sentence(past, sentences, sentence) and not _in_sentence(present, sentences, sentence)
+
+
+_MENTION_REACH = 3  # tokens after a cue in which 〜の相談 / 〜って何 / 〜防止 make it a topic, not an event
+
+
+def _conditional(tokens: Sequence[Token], end: int) -> bool:
+    """倒れたら, 死んだら, 入院すれば: the cue is a condition, not an event."""
+    last = tokens[end - 1] if 0 < end <= len(tokens) else None
+    following = tokens[end] if end < len(tokens) else None
+    if last is not None and last.cform.startswith("仮定形"):
+        return True
+    return following is not None and (
+        (following.lemma == "た" and following.cform.startswith("仮定形")) or following.surface == "ば"
+    )
+
+
+def _really_reported(tokens: Sequence[Token], match: TermMatch, negation: NegationSpec) -> bool:
+    """ドラマで見た is reported; ドラマみたいな話だけど and テレビの話じゃない are not."""
+    if negated_after(tokens, match.last, negation):
+        return False
+    following = {token.lemma for token in tokens[match.last : match.last + 2]}
+    return not following & {"みたい", "様", "ような"}
+
+
+def _topic_marker(tokens: Sequence[Token], end: int) -> bool:
+    """A noun cue followed by って is a topic (虐待って…？, ODって何), not an event; after a verb って quotes one."""
+    if not (0 < end < len(tokens) and tokens[end].surface == "って" and tokens[end - 1].pos == "名詞"):
+        return False
+    quoted = end + 1 < len(tokens) and tokens[end + 1].lemma in {"言う", "呼ぶ", "思う", "書く"}  # ごくつぶしって言われる
+    return not quoted
+
+
+def modifiers_for(
+    picked: Sequence[TermMatch],
+    tokens: Sequence[Token],
+    sentences: Sentences,
+    found: Mapping[str, Sequence[TermMatch]],
+    negation: NegationSpec,
+) -> list[str]:
+    """The reasons a rule hit made of ``picked`` may not be meant."""
+    modifiers: list[str] = []
+    if any(negated_after(tokens, match.last, negation) for match in picked):
+        modifiers.append("negated")
+    # Time and mode are judged where the event is: the rule's first term (its other terms may sit elsewhere).
+    sentence = sentences.of(picked[0].first)
+    if _is_past(picked, sentences, found):
+        modifiers.append("past")
+    start = min(match.first for match in picked)
+    if any(
+        match.first >= start and not negated_after(tokens, match.last, negation)
+        for match in found.get("resolved", ())
+    ):
+        modifiers.append("resolved")
+    reported = [m for m in found.get("reported", ()) if _really_reported(tokens, m, negation)]
+    if _in_sentence(reported, sentences, sentence):
+        modifiers.append("reported")
+    if _in_sentence(found.get("hypothetical", ()), sentences, sentence) or _conditional(tokens, picked[-1].last):
+        modifiers.append("hypothetical")
+    if _in_sentence(found.get("future", ()), sentences, sentence):
+        modifiers.append("future")
+    if any(
+        0 <= mention.first - match.last < _MENTION_REACH for match in picked for mention in found.get("mention", ())
+    ) or any(_topic_marker(tokens, match.last) for match in picked):
+        modifiers.append("mention")
+    if found.get("not_now"):
+        modifiers.append("not_now")
+    return modifiers

@@ -1,0 +1,115 @@
+"""Text normalisation: make the many ways people type one word look alike.
+
+People write 入院 as にゅういん, ニューイン or にゅーいん, shout with ！！！ and ｗｗｗ,
+and end sentences with emoji. This module folds those variants before tokenising,
+so the lexicon and the model see one form. It is pure and fast: no tagger here
+(see ``tokens``), and the emoji table comes from the lexicon data.
+
+Steps, in order: NFKC (full/half width, compatibility characters), lower-case
+Latin, emoji to words or to a sentence break, long runs of one character cut
+to one, the long-vowel mark folded inside hiragana words and dropped at their end,
+line breaks to sentence breaks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+# Hiragana by the vowel they end in; the small ya/yu/yo take the vowel of their row.
+VOWEL_OF: dict[str, str] = {}
+for _vowel, _row in {
+    "あ": "あかさたなはまやらわがざだばぱぁゃゎ",
+    "い": "いきしちにひみりぎじぢびぴぃ",
+    "う": "うくすつぬふむゆるぐずづぶぷぅゅゔ",
+    "え": "えけせてねへめれげぜでべぺぇ",
+    "お": "おこそとのほもよろをごぞどぼぽぉょ",
+}.items():
+    for _kana in _row:
+        VOWEL_OF[_kana] = _vowel
+
+#: The spelling a long-vowel mark stands for after each vowel (ニュー -> にゅう, せんせー -> せんせい).
+_LONG_VOWEL_SPELLING = {"あ": "あ", "い": "い", "う": "う", "え": "い", "お": "う"}
+
+_LONG_MARKS = "ー〜~"
+_BREAKS = "。！？!?\n"
+_PICTOGRAPH_RANGES = (
+    (0x1F000, 0x1FAFF),
+    (0x2600, 0x27BF),
+    (0x2B00, 0x2BFF),
+    (0x1F900, 0x1F9FF),
+)
+_INVISIBLE = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+_RUN = re.compile(r"(\D)\1{2,}")
+_DOUBLE_MARK = re.compile(r"([ー~!?。、…・])\1+")
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+def is_hiragana(char: str) -> bool:
+    return "\u3041" <= char <= "\u309f"
+
+
+def _is_pictograph(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in _PICTOGRAPH_RANGES)
+
+
+def replace_emoji(text: str, emoji_words: Mapping[str, str]) -> str:
+    """Known emoji become words (💊 -> 薬); other pictographs become a sentence break."""
+    out: list[str] = []
+    for char in text:
+        if char in _INVISIBLE or ord(char) in _SKIN_TONES:
+            continue
+        word = emoji_words.get(char)
+        if word is not None:
+            out.append(word)
+        elif _is_pictograph(char):
+            if out and out[-1] != "。":
+                out.append("。")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def fold_long_vowels(text: str) -> str:
+    """Inside a hiragana word the long-vowel mark is spelled out; at the word's end it is dropped.
+
+    ``にゅーいん`` becomes ``にゅういん`` (the dictionary form), ``たすけてー`` becomes
+    ``たすけて``. Marks after katakana (グループホーム) are left alone.
+    """
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if char not in _LONG_MARKS:
+            out.append(char)
+            continue
+        previous = out[-1] if out else ""
+        following = text[i + 1] if i + 1 < len(text) else ""
+        if previous and is_hiragana(previous):
+            if following and is_hiragana(following):
+                vowel = VOWEL_OF.get(previous)
+                if vowel is not None:
+                    out.append(_LONG_VOWEL_SPELLING[vowel])
+            continue  # emphatic mark at a word's end: drop it
+        if char == "ー":
+            out.append(char)
+    return "".join(out)
+
+
+def normalize(text: str, emoji_words: Mapping[str, str] | None = None) -> str:
+    """Return the canonical form of ``text`` that the tokeniser and the lexicon work on."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = replace_emoji(text, emoji_words or {})
+    text = _RUN.sub(r"\1", text)
+    text = _DOUBLE_MARK.sub(r"\1", text)
+    text = fold_long_vowels(text)
+    text = text.replace("\r", "\n")
+    text = re.sub(r"\n+", "\n", text).strip()
+    text = re.sub(r"([^。！？!?、\n])\n", r"\1。", text).replace("\n", "")
+    return _SPACES.sub(" ", text).strip()
+
+
+def is_break(char: str) -> bool:
+    """True for characters that end a sentence."""
+    return char in _BREAKS

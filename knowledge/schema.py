@@ -1,0 +1,162 @@
+"""The shapes of the knowledge-base data files, as pydantic models.
+
+Every file under ``knowledge/data/`` is parsed into one of these models by
+``knowledge.loader``; a field that is wrong is reported with its file and path
+(``regions/nemuro.yaml: [resources -> 3 -> town]``). Every fact carries a
+``sources`` list naming where it came from and when somebody checked it, so a
+coordinator can correct the data without touching code and a reader can see
+how fresh each fact is.
+
+Nothing here reads files or renders text: see ``loader`` and ``render``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_PHONE = re.compile(r"^(#?\d{3,4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _check_phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError(f"not a phone number written like 0153-73-3178, 0570-064-556, 189 or #8008: {value!r}")
+    return value
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"ids are lower-case letters, digits, '-' and '_': {value!r}")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_check_phone)]
+Identifier = Annotated[str, AfterValidator(_check_id)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SourceRef(_Strict):
+    """Where one fact comes from: a source id from ``sources.yaml`` and the day it was checked."""
+
+    ref: str
+    checked: dt.date
+    where: str | None = Field(default=None, description="section, page or table inside the source")
+
+
+class Source(_Strict):
+    """A document the knowledge base quotes: a seed file or a public page."""
+
+    id: Identifier
+    title: str
+    location: str = Field(description="a path under shared/seeds/ or a public URL")
+    publisher: str | None = None
+
+
+class SourceCatalogue(_Strict):
+    sources: list[Source] = Field(min_length=1)
+
+
+class Sourced(_Strict):
+    """Anything that states facts must say where they come from."""
+
+    sources: list[SourceRef] = Field(min_length=1)
+
+
+class PhoneLine(Sourced):
+    """A national line a reply may point to (119, よりそいホットライン, ...)."""
+
+    id: Identifier
+    name: str
+    number: PhoneNumber
+    hours: str
+    use_for: str = Field(description="one plain line: when a reply should point to this number")
+    verified: bool = Field(description="checked against the operator's own page")
+
+
+class NationalLines(_Strict):
+    lines: list[PhoneLine] = Field(min_length=1)
+
+
+class Hub(Sourced):
+    """The region's hub office: who answers, where, and when.
+
+    A fact nobody could confirm is left out (``null``), never guessed: an answer
+    that needs it is then not offered in that region (see ``render``).
+    """
+
+    name: str
+    kind: str = Field(description="e.g. 基幹相談支援センター")
+    address: str | None = None
+    phone: PhoneNumber | None = None
+    phone_hours: str = Field(description="when the phone is answered, e.g. 24時間365日")
+    office_hours: str | None = None
+    fax: PhoneNumber | None = None
+    email: str | None = None
+    night_contact: str = Field(description="how nights and holidays are covered, in plain Japanese")
+
+
+ResourceKind = Literal[
+    "group_home",
+    "short_stay",
+    "trial_room",
+    "facility",
+    "work_transition",
+    "work_support_a",
+    "work_support_b",
+    "life_care",
+    "activity_centre",
+    "consultation",
+    "housing_list",
+    "night_watch",
+]
+
+
+class Resource(Sourced):
+    """One resource, or a count of resources of one kind, in one or more towns."""
+
+    id: Identifier
+    kind: ResourceKind
+    name: str
+    towns: list[str] = Field(min_length=1)
+    functions: list[str] = Field(default_factory=list, description="hub functions it carries, e.g. 居住支援, 体験, 緊急")
+    count: int | None = Field(default=None, ge=1, description="how many places, when the source gives a number")
+    summary: str = Field(description="one or two plain sentences for a reply")
+
+
+class Region(_Strict):
+    """A region served by one hub: its towns, its hub and its resources."""
+
+    id: Identifier
+    name: str
+    prefecture: str
+    towns: list[str] = Field(min_length=1)
+    hub: Hub
+    resources: list[Resource] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="gaps the sources name, for coordinators")
+
+
+class FaqEntry(Sourced):
+    """One question people ask, several ways, and the answer the bot gives.
+
+    ``answer`` may use placeholders such as ``{hub.phone}`` or ``{region.towns}``
+    so that a fact lives in one place; ``knowledge.render`` lists them all.
+    """
+
+    id: Identifier
+    questions: list[str] = Field(min_length=3, description="ways people ask it; the first is the canonical one")
+    answer: str = Field(min_length=10)
+    topics: list[str] = Field(default_factory=list)
+
+
+class FaqFile(_Strict):
+    """A file of FAQ entries: ``common.yaml`` for every region, or one region's own."""
+
+    region: str | None = Field(default=None, description="region id, or absent for entries shared by all regions")
+    entries: list[FaqEntry] = Field(min_length=1)
