@@ -62,5 +62,81 @@ def train(
     typer.echo(f"wrote {out or MODEL_FILE} ({len(model.weights)} features)")
 
 
+@app.command()
+def chat(
+    region: Annotated[str | None, typer.Option(help="knowledge-base region (default MADOGUCHI_REGION)")] = None,
+) -> None:
+    """Talk to the bot in the terminal, as a person would."""
+    from bot.chat import run_chat
+    from bot.conversation import load_context
+    from bot.settings import Settings
+
+    ctx = load_context()
+    run_chat(ctx, region or Settings().region, input)
+
+
+@kb_app.command("check")
+def kb_check() -> None:
+    """Validate every knowledge-base file against its schema; report file, entry and field."""
+    from bot.conversation.texts import Texts, TextsError
+    from knowledge.loader import check
+
+    kb, problems = check()
+    for problem in problems:
+        typer.echo(f"ERROR {problem}", err=True)
+    if kb is None:
+        typer.echo(f"{len(problems)} problem(s); the knowledge base does not load.", err=True)
+        raise typer.Exit(1)
+    try:
+        texts = Texts.load(kb)
+    except TextsError as exc:
+        typer.echo(f"ERROR {exc}", err=True)
+        raise typer.Exit(1) from exc
+    faq_ids = {entry.id for entries in kb.faq.values() for entry in entries}
+    bad_topics = [f"{topic} -> {entry}" for topic, entry in texts.spec.topic_answers.items() if entry not in faq_ids]
+    for item in bad_topics:
+        typer.echo(f"ERROR bot/conversation/texts.yaml: [topic_answers] unknown FAQ id: {item}", err=True)
+    verified = sum(1 for line in kb.lines.values() if line.verified)
+    typer.echo(f"sources: {len(kb.sources)}   national lines: {len(kb.lines)} ({verified} verified)")
+    for region in kb.regions.values():
+        answers = kb.answers(region.id)
+        typer.echo(
+            f"region {region.id} ({region.name}): {len(region.towns)} towns, {len(region.resources)} resources, "
+            f"{len(answers)} FAQ answers ({sum(len(a.entry.questions) for a in answers)} question variants)"
+        )
+        for entry_id, reason in kb.unavailable(region.id):
+            typer.echo(f"  warning: FAQ {entry_id} not offered here: {reason}")
+        for key, line in texts.dropped_lines(region.id):
+            typer.echo(f"  warning: reply {key!r} leaves out a line here: {line.strip()}")
+    if bad_topics:
+        raise typer.Exit(1)
+    typer.echo("knowledge base OK")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    file: Annotated[Path | None, typer.Argument(help="queries JSONL (default knowledge/data/eval/faq_queries.jsonl)")] = None,
+    region: Annotated[str, typer.Option(help="region whose FAQ is searched")] = "nemuro",
+) -> None:
+    """Score FAQ retrieval: right, wrong and silent answers, and abstention on unanswerable questions."""
+    from intents.tokens import Tokenizer
+    from knowledge.evaluate import QUERIES_FILE, format_scores, load_queries, score
+    from knowledge.loader import load_knowledge
+    from knowledge.retrieval import THRESHOLD, FaqIndex
+
+    kb = load_knowledge()
+    index = FaqIndex(kb.answers(region), Tokenizer())
+    sweep = sorted({round(0.30 + 0.05 * i, 2) for i in range(9)} | {THRESHOLD})
+    typer.echo(format_scores(score(index, load_queries(file or QUERIES_FILE), sweep), THRESHOLD))
+
+
+@app.command()
+def bench() -> None:
+    """Speed and memory: classify vs tokenising alone, cold start, peak memory."""
+    from bot.bench import run_bench
+
+    run_bench(typer.echo)
+
+
 def main() -> None:
     app()

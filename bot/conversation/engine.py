@@ -1,0 +1,379 @@
+"""The conversation engine: (person's state, one message) -> (new state, replies, effects).
+
+Pure: no I/O, no clock, no randomness. The classifier and the FAQ index are
+plain computation handed in through ``Context``; the time comes in the
+``Inbound``. So every dialogue is a fast, exact unit test, and the channels
+(LINE, Telegram, the web chat) only translate.
+
+How a message is handled, in order:
+
+1. 「データを消して」 and its kin, in any phase: confirm, then ``ForgetMe``.
+2. A pending question (consent, "may I ask?", "shall I call a person?", an
+   intake question) takes the message as its answer, unless the message is
+   itself urgent news, which is always handled first: an urgent message is
+   never swallowed as an answer.
+3. Otherwise the message is read afresh: urgent -> the number to call now, a
+   page to the coordinator (``Escalate``) and a short intake; a question ->
+   the FAQ answer or an honest "I am not sure"; a topic (trial stay, housing,
+   debt) -> a short explanation and an offer to take details; anything else
+   -> a greeting and a menu. No reply leaves the person without a next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from bot.conversation import intake
+from bot.conversation.effects import (
+    AskConsent,
+    Effect,
+    Escalate,
+    ForgetMe,
+    OpenCase,
+    RecordConsent,
+    UpdateCase,
+)
+from bot.conversation.model import CaseFacts, Inbound, Phase, PersonState, Reply, Slot
+from bot.conversation.summary import summarize
+from bot.conversation.texts import Say, Texts
+from intents import Classification, Classifier, Intent
+from knowledge.loader import KnowledgeBase
+from knowledge.retrieval import FaqIndex
+
+TOPICS = (Intent.TRIAL_STAY, Intent.HOUSING_SEARCH, Intent.DEBT_OR_ABUSE)
+TOPIC_TEXT = {Intent.TRIAL_STAY: Say.TRIAL_STAY, Intent.HOUSING_SEARCH: Say.HOUSING_SEARCH, Intent.DEBT_OR_ABUSE: Say.DEBT}
+MENU_TOPICS = {"menu:trial": Intent.TRIAL_STAY, "menu:housing": Intent.HOUSING_SEARCH}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: PersonState
+    replies: tuple[Reply, ...]
+    effects: tuple[object, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(reply.text for reply in self.replies)
+
+
+@dataclass
+class Context:
+    """What the engine reads but never changes: the classifier, the knowledge base, the words."""
+
+    classifier: Classifier
+    kb: KnowledgeBase
+    texts: Texts
+    _indexes: dict[str, FaqIndex] = field(default_factory=dict)
+
+    def faq(self, region: str) -> FaqIndex:
+        """The FAQ index of a region, built on first use (building one costs about 0.2 s)."""
+        index = self._indexes.get(region)
+        if index is None:
+            index = self._indexes[region] = FaqIndex(self.kb.answers(region), self.classifier.tokenizer)
+        return index
+
+    def towns(self, region: str) -> tuple[str, ...]:
+        return tuple(self.kb.region(region).towns)
+
+
+@dataclass
+class _Turn:
+    """Replies and effects collected while handling one message."""
+
+    state: PersonState
+    ctx: Context
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def say(self, key: Say, choices: tuple[intake.Choice, ...] = ()) -> None:
+        self.replies.append(Reply(self.ctx.texts.say(key, self.state.region), choices))
+
+    def add(self, text: str, choices: tuple[intake.Choice, ...] = ()) -> None:
+        self.replies.append(Reply(text, choices))
+
+    def done(self) -> Outcome:
+        return Outcome(self.state, tuple(self.replies), tuple(self.effects))
+
+
+def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
+    """Handle one message from one person."""
+    turn = _Turn(replace(state, turns=state.turns + 1), ctx)
+    texts = ctx.texts
+    if turn.state.phase == Phase.CONFIRM_FORGET:
+        return _confirm_forget(turn, inbound)
+    if inbound.choice == "forget" or texts.means("forget", inbound.text):
+        turn.state = replace(turn.state, phase=Phase.CONFIRM_FORGET)
+        turn.say(Say.FORGET_CONFIRM, texts.choices("forget"))
+        return turn.done()
+
+    reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None
+    if reading is not None and reading.urgent:
+        return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
+
+    if turn.state.phase == Phase.CONSENT:
+        answer = _yes_no(inbound, texts, "yes_no")
+        if answer is not None:
+            return _consented(turn, answer)
+    elif turn.state.phase == Phase.OFFER_INTAKE:
+        answer = _yes_no(inbound, texts, "offer")
+        if answer is not None:
+            return _offer_answered(turn, answer)
+    elif turn.state.phase == Phase.OFFER_HUMAN:
+        answer = _yes_no(inbound, texts, "human")
+        if answer is not None:
+            return _human_answered(turn, answer)
+    elif turn.state.phase == Phase.INTAKE and turn.state.asking is not None:
+        return _intake_answer(turn, inbound, reading)
+    turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+    return _fresh(turn, inbound, reading)
+
+
+# --- reading a new message ------------------------------------------------------------------
+
+
+def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    texts, region = turn.ctx.texts, turn.state.region
+    menu = inbound.choice or next((c.value for c in texts.choices("menu") if c.label == inbound.text.strip()), None)
+    if menu == "menu:urgent":
+        turn.say(Say.MENU_URGENT)
+        return turn.done()
+    if menu == "menu:faq":
+        turn.say(Say.MENU_FAQ)
+        return turn.done()
+    if menu in MENU_TOPICS:
+        _offer_topic(turn, MENU_TOPICS[menu], inbound.text)
+        return turn.done()
+    if reading is None:  # an empty message or an unknown button: start again kindly
+        turn.say(Say.GREETING, texts.choices("menu"))
+        return turn.done()
+    if texts.means("human", inbound.text):
+        _escalate(turn, ("本人が担当者との会話を希望",), inbound.text)
+        turn.say(Say.HUMAN)
+        return turn.done()
+
+    intents = set(reading.intents)
+    if Intent.FAQ in intents:
+        hit = turn.ctx.faq(region).best(inbound.text)
+        if hit is not None:
+            turn.add(hit.answer.text)
+        elif not intents & set(TOPICS):
+            turn.state = replace(turn.state, phase=Phase.OFFER_HUMAN)
+            turn.say(Say.NOT_SURE, texts.choices("human"))
+            return turn.done()
+    topic = next((intent for intent in reading.intents if intent in TOPICS), None)
+    if topic is not None:
+        _offer_topic(turn, topic, inbound.text, reading)
+        return turn.done()
+    if turn.replies:  # a FAQ answer and nothing else to do
+        return turn.done()
+    if texts.is_short_answer("thanks", inbound.text) or texts.means("thanks", inbound.text):
+        turn.say(Say.THANKS)
+        return turn.done()
+    if turn.state.case_open:
+        _update(turn, inbound.text)
+        turn.say(Say.NOTED)
+        return turn.done()
+    turn.say(Say.GREETING, texts.choices("menu"))
+    return turn.done()
+
+
+def _offer_topic(turn: _Turn, topic: Intent, text: str, reading: Classification | None = None) -> None:
+    kb, region = turn.ctx.kb, turn.state.region
+    turn.say(TOPIC_TEXT[topic])
+    answer_id = turn.ctx.texts.spec.topic_answers.get(topic)
+    answer = next((a for a in kb.answers(region) if a.id == answer_id), None)
+    if answer is not None and not any(reply.text == answer.text for reply in turn.replies):
+        turn.add(answer.text)
+    intents = tuple(reading.intents) if reading is not None else (topic,)
+    turn.state = replace(turn.state, facts=_merge(turn.state.facts, intents, (), (), text))
+    if turn.state.case_open and not intake.pending(turn.state, turn.ctx.towns(region)):
+        _update(turn, text)
+        turn.say(Say.NOTED)
+        return
+    turn.state = replace(turn.state, phase=Phase.OFFER_INTAKE)
+    turn.say(Say.OFFER_INTAKE, turn.ctx.texts.choices("offer"))
+
+
+def _urgent(turn: _Turn, reading: Classification, text: str) -> Outcome:
+    """The number to call now, a page to the coordinator, then the intake (or where it left off)."""
+    already = turn.state.facts.urgent
+    if already:
+        turn.say(Say.NOTED)
+    intents = set(reading.intents)
+    if Intent.CRISIS in intents:
+        turn.say(Say.CRISIS)
+    elif Intent.CAREGIVER_EMERGENCY in intents:
+        turn.say(Say.CAREGIVER_EMERGENCY)
+    elif Intent.DEBT_OR_ABUSE in intents:
+        turn.say(Say.ABUSE)
+    elif Intent.HOUSING_SEARCH in intents:
+        turn.say(Say.HOUSING_TONIGHT)
+    else:
+        turn.say(Say.URGENT)
+    facts = _merge(turn.state.facts, reading.intents, reading.urgent_because, _evidence(reading), text, urgent=True)
+    turn.state = replace(turn.state, facts=facts)
+    _escalate(turn, reading.urgent_because, text, urgent=True)
+    if turn.state.phase in {Phase.INTAKE, Phase.CONSENT} or already:
+        _continue_intake(turn)  # ask again what was pending, or finish
+    else:
+        _start_intake(turn)
+    return turn.done()
+
+
+# --- the intake -----------------------------------------------------------------------------
+
+
+def _start_intake(turn: _Turn) -> None:
+    turn.say(Say.INTAKE_INTRO_URGENT if turn.state.facts.urgent else Say.INTAKE_INTRO)
+    _continue_intake(turn)
+
+
+def _continue_intake(turn: _Turn) -> None:
+    """Ask the next question, or ask consent first when it is a health question, or finish."""
+    towns = turn.ctx.towns(turn.state.region)
+    slot = intake.pending(turn.state, towns)
+    if slot is None:
+        _finish_intake(turn)
+        return
+    if slot in intake.HEALTH_SLOTS and turn.state.consent is None:
+        turn.state = replace(turn.state, phase=Phase.CONSENT, asking=slot)
+        turn.effects.append(AskConsent())
+        turn.say(Say.CONSENT, turn.ctx.texts.choices("yes_no"))
+        return
+    turn.state = replace(turn.state, phase=Phase.INTAKE, asking=slot)
+    turn.say(intake.QUESTIONS[slot], intake.choices_for(slot, turn.ctx.texts, towns))
+
+
+def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    texts, slot = turn.ctx.texts, turn.state.asking
+    assert slot is not None
+    if not inbound.choice and texts.is_short_answer("stop", inbound.text):
+        turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+        turn.say(Say.STOP_INTAKE)
+        if turn.state.escalated:
+            _update(turn, None)
+        else:
+            _escalate(turn, ("本人が途中で終了",), None)
+        return turn.done()
+    options = intake.choices_for(slot, texts, turn.ctx.towns(turn.state.region))
+    chosen = intake.picked(inbound, options)
+    if chosen is None and reading is not None and Intent.FAQ in reading.intents and slot != Slot.WHAT:
+        hit = turn.ctx.faq(turn.state.region).best(inbound.text)
+        if hit is not None:  # a question asked in the middle: answer it, then ask again
+            turn.add(hit.answer.text)
+            _continue_intake(turn)
+            return turn.done()
+    skipped = chosen is None and texts.is_short_answer("skip", inbound.text)
+    answer = None if skipped else intake.read_answer(slot, inbound, options)
+    if slot == Slot.PHONE and answer is None and not skipped:
+        turn.say(Say.PHONE_UNCLEAR)
+    state = turn.state
+    new_intake = state.intake.with_skip(slot) if answer is None else state.intake.with_answer(slot, answer)
+    turn.state = replace(state, intake=new_intake)
+    _update(turn, inbound.text)
+    _continue_intake(turn)
+    return turn.done()
+
+
+def _finish_intake(turn: _Turn) -> None:
+    turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+    turn.say(Say.INTAKE_DONE_URGENT if turn.state.facts.urgent else Say.INTAKE_DONE)
+    if not turn.state.escalated:
+        _escalate(turn, (), None)
+
+
+def _consented(turn: _Turn, granted: bool) -> Outcome:
+    turn.state = replace(turn.state, consent=granted)
+    turn.effects.append(RecordConsent(granted))
+    turn.say(Say.CONSENT_YES if granted else Say.CONSENT_NO)
+    _update(turn, None)
+    _continue_intake(turn)
+    return turn.done()
+
+
+def _offer_answered(turn: _Turn, accepted: bool) -> Outcome:
+    turn.state = replace(turn.state, phase=Phase.IDLE)
+    if not accepted:
+        turn.say(Say.OFFER_DECLINED)
+        return turn.done()
+    _open(turn)
+    _start_intake(turn)
+    return turn.done()
+
+
+def _human_answered(turn: _Turn, accepted: bool) -> Outcome:
+    turn.state = replace(turn.state, phase=Phase.IDLE)
+    if not accepted:
+        turn.say(Say.OFFER_DECLINED)
+        return turn.done()
+    _escalate(turn, ("質問に答えられず、担当者を希望",), None)
+    turn.say(Say.HUMAN)
+    return turn.done()
+
+
+def _confirm_forget(turn: _Turn, inbound: Inbound) -> Outcome:
+    answer = _yes_no(inbound, turn.ctx.texts, "forget")
+    if answer:
+        turn.state = PersonState.new(turn.state.region)
+        turn.effects.append(ForgetMe())
+        turn.say(Say.FORGET_DONE)
+        return turn.done()
+    turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+    if answer is False:
+        turn.say(Say.FORGET_CANCEL)
+        return turn.done()
+    return respond(replace(turn.state, turns=turn.state.turns - 1), inbound, turn.ctx)
+
+
+# --- effects --------------------------------------------------------------------------------
+
+
+def _open(turn: _Turn) -> None:
+    if not turn.state.case_open:
+        turn.state = replace(turn.state, case_open=True)
+        turn.effects.append(OpenCase(summarize(turn.state)))
+
+
+def _update(turn: _Turn, text: str | None) -> None:
+    if turn.state.case_open:
+        turn.effects.append(UpdateCase(summarize(turn.state)))
+
+
+def _escalate(turn: _Turn, reasons: tuple[str, ...], text: str | None, urgent: bool = False) -> None:
+    if text and not turn.state.facts.opening:
+        turn.state = replace(turn.state, facts=replace(turn.state.facts, opening=text))
+    _open(turn)
+    turn.state = replace(turn.state, escalated=True)
+    turn.effects.append(Escalate(urgent, reasons, summarize(turn.state)))
+
+
+def _merge(
+    facts: CaseFacts,
+    intents: tuple[str, ...],
+    reasons: tuple[str, ...],
+    evidence: tuple[str, ...],
+    text: str | None,
+    urgent: bool = False,
+) -> CaseFacts:
+    return CaseFacts(
+        intents=tuple(dict.fromkeys((*facts.intents, *map(str, intents)))),
+        urgent=facts.urgent or urgent,
+        reasons=(*facts.reasons, *reasons),
+        evidence=(*facts.evidence, *evidence),
+        opening=facts.opening or text,
+    )
+
+
+def _evidence(reading: Classification) -> tuple[str, ...]:
+    return tuple(item.describe() for item in reading.evidence)
+
+
+def _yes_no(inbound: Inbound, texts: Texts, choice_set: str) -> bool | None:
+    chosen = intake.picked(inbound, texts.choices(choice_set))
+    if chosen is not None:
+        return chosen.value == "yes"
+    if texts.is_short_answer("no", inbound.text):
+        return False
+    if texts.is_short_answer("yes", inbound.text):
+        return True
+    return None

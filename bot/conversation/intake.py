@@ -1,0 +1,88 @@
+"""The intake: which question comes next, and how an answer is read.
+
+A coordinator at 2 a.m. needs: where, who else is there, who is writing, any
+medical care, how to reach them. Urgent cases ask in that order and skip
+"what happened" (the first message already said it); a person at risk is first
+asked whether anyone is with them; other cases start with who is writing and
+ask what it is about. Every question can be skipped, none
+asks for a name, and health questions wait for consent (``HEALTH_SLOTS``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.conversation.model import HEALTH_SLOTS, Choice, Inbound, PersonState, Slot
+from bot.conversation.texts import Say, Texts, fold
+
+URGENT_ORDER = (Slot.TOWN, Slot.OTHERS, Slot.ROLE, Slot.MEDICAL, Slot.CONTACT, Slot.PHONE)
+#: Someone at risk is asked first whether anyone is with them, and never who is writing.
+CRISIS_ORDER = (Slot.OTHERS, Slot.TOWN, Slot.CONTACT, Slot.PHONE)
+NORMAL_ORDER = (Slot.ROLE, Slot.TOWN, Slot.WHAT, Slot.CONTACT, Slot.PHONE)
+QUESTIONS = {
+    Slot.TOWN: Say.ASK_TOWN,
+    Slot.ROLE: Say.ASK_ROLE,
+    Slot.WHAT: Say.ASK_WHAT,
+    Slot.OTHERS: Say.ASK_OTHERS,
+    Slot.MEDICAL: Say.ASK_MEDICAL,
+    Slot.CONTACT: Say.ASK_CONTACT,
+    Slot.PHONE: Say.ASK_PHONE,
+}
+CHOICE_SETS = {Slot.ROLE: "role", Slot.OTHERS: "others", Slot.MEDICAL: "medical", Slot.CONTACT: "contact"}
+PHONE_CONTACT = "電話"
+_DIGITS = re.compile(r"\d")
+
+
+def pending(state: PersonState, towns: tuple[str, ...]) -> Slot | None:
+    """The next question to ask, or None when the intake is complete."""
+    if "crisis" in state.facts.intents:
+        order = CRISIS_ORDER
+    else:
+        order = URGENT_ORDER if state.facts.urgent else NORMAL_ORDER
+    for slot in order:
+        if state.intake.done(slot):
+            continue
+        if slot in HEALTH_SLOTS and state.consent is False:
+            continue
+        if slot == Slot.TOWN and len(towns) == 1:
+            continue  # a one-town region: nothing to ask
+        if slot == Slot.PHONE and state.intake.get(Slot.CONTACT) != PHONE_CONTACT:
+            continue
+        return slot
+    return None
+
+
+def choices_for(slot: Slot, texts: Texts, towns: tuple[str, ...]) -> tuple[Choice, ...]:
+    if slot == Slot.TOWN:
+        options = tuple(Choice(town, f"town:{town}") for town in towns) + (texts.other_town,)
+    elif slot in CHOICE_SETS:
+        options = texts.choices(CHOICE_SETS[slot])
+    else:
+        options = ()
+    return (*options, texts.skip)
+
+
+def picked(inbound: Inbound, options: tuple[Choice, ...]) -> Choice | None:
+    """The button pressed: by its value when the channel sends one, else by its label typed or sent as text."""
+    if inbound.choice:
+        return next((option for option in options if option.value == inbound.choice), None)
+    typed = fold(inbound.text)
+    return next((option for option in options if fold(option.label) == typed), None)
+
+
+def read_answer(slot: Slot, inbound: Inbound, options: tuple[Choice, ...]) -> str | None:
+    """The answer to ``slot`` in plain words, or None when the person skipped it."""
+    chosen = picked(inbound, options)
+    if chosen is not None:
+        if chosen.value == "skip":
+            return None
+        if chosen.value == "town:other":
+            return "ほかの町"
+        return chosen.value.partition(":")[2] or chosen.label
+    text = inbound.text.strip()
+    if slot == Slot.PHONE:
+        digits = "".join(_DIGITS.findall(fold(text)))
+        return digits if 10 <= len(digits) <= 11 else None
+    if slot == Slot.CONTACT and _DIGITS.search(fold(text)):
+        return PHONE_CONTACT
+    return text or None

@@ -1,0 +1,198 @@
+"""What the bot says, loaded from ``texts.yaml`` and checked against the keys the engine uses.
+
+The Japanese lives in the YAML so a Japanese writer can improve it without
+reading Python. ``Say`` lists every message the engine can send; loading fails
+if the file lacks one or has one nobody sends. Rendering fills knowledge-base
+placeholders per region and leaves out a line whose fact is unknown there
+(a region without a confirmed hub phone still gets 119 and the national lines).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.conversation.model import Choice
+from knowledge.errors import MissingFact
+from knowledge.loader import KnowledgeBase
+
+TEXTS_FILE = Path(__file__).with_name("texts.yaml")
+
+
+class Say(StrEnum):
+    GREETING = "greeting"
+    THANKS = "thanks"
+    CRISIS = "crisis"
+    CAREGIVER_EMERGENCY = "caregiver_emergency"
+    ABUSE = "abuse"
+    HOUSING_TONIGHT = "housing_tonight"
+    URGENT = "urgent"
+    TRIAL_STAY = "trial_stay"
+    HOUSING_SEARCH = "housing_search"
+    DEBT = "debt"
+    INTAKE_INTRO = "intake_intro"
+    INTAKE_INTRO_URGENT = "intake_intro_urgent"
+    ASK_TOWN = "ask_town"
+    ASK_ROLE = "ask_role"
+    ASK_WHAT = "ask_what"
+    ASK_OTHERS = "ask_others"
+    ASK_MEDICAL = "ask_medical"
+    ASK_CONTACT = "ask_contact"
+    ASK_PHONE = "ask_phone"
+    PHONE_UNCLEAR = "phone_unclear"
+    CONSENT = "consent"
+    CONSENT_YES = "consent_yes"
+    CONSENT_NO = "consent_no"
+    INTAKE_DONE = "intake_done"
+    INTAKE_DONE_URGENT = "intake_done_urgent"
+    OFFER_INTAKE = "offer_intake"
+    OFFER_DECLINED = "offer_declined"
+    NOT_SURE = "not_sure"
+    HUMAN = "human"
+    FORGET_CONFIRM = "forget_confirm"
+    FORGET_DONE = "forget_done"
+    FORGET_CANCEL = "forget_cancel"
+    STOP_INTAKE = "stop_intake"
+    NOTED = "noted"
+    MENU_URGENT = "menu_urgent"
+    MENU_FAQ = "menu_faq"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChoiceSpec(_Strict):
+    label: str
+    value: str
+
+
+class ChoicesSpec(_Strict):
+    menu: list[ChoiceSpec]
+    role: list[ChoiceSpec]
+    others: list[ChoiceSpec]
+    medical: list[ChoiceSpec]
+    contact: list[ChoiceSpec]
+    yes_no: list[ChoiceSpec]
+    offer: list[ChoiceSpec]
+    human: list[ChoiceSpec]
+    forget: list[ChoiceSpec]
+    skip: ChoiceSpec
+    other_town: ChoiceSpec
+
+
+class WordsSpec(_Strict):
+    forget: list[str]
+    human: list[str]
+    stop: list[str]
+    skip: list[str]
+    thanks: list[str]
+    yes: list[str]
+    no: list[str]
+
+
+class TextsFile(_Strict):
+    messages: dict[str, str]
+    choices: ChoicesSpec
+    words: WordsSpec
+    topic_answers: dict[str, str]
+
+
+class TextsError(Exception):
+    pass
+
+
+def fold(text: str) -> str:
+    """The form words are compared in: NFKC, lower case, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+class Texts:
+    """The bot's words for every region of one knowledge base."""
+
+    def __init__(self, spec: TextsFile, kb: KnowledgeBase) -> None:
+        missing = sorted(set(Say) - set(spec.messages))
+        unused = sorted(set(spec.messages) - set(Say))
+        if missing or unused:
+            raise TextsError(f"texts.yaml: messages missing {missing}, not used {unused}")
+        self.spec = spec
+        self.kb = kb
+        self._words = {name: tuple(fold(w) for w in words) for name, words in spec.words.model_dump().items()}
+        self._rendered: dict[tuple[Say, str], str] = {}
+
+    @classmethod
+    def load(cls, kb: KnowledgeBase, path: Path = TEXTS_FILE) -> Texts:
+        try:
+            raw = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            return cls(TextsFile.model_validate(raw), kb)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = " -> ".join(str(part) for part in first["loc"])
+            raise TextsError(f"{path.name}: [{where}] {first['msg']}") from exc
+
+    def say(self, key: Say, region: str) -> str:
+        """The message for ``region``; a line whose fact is unknown there is left out, never shown empty.
+
+        An indented line belongs to the line above it ("…に 電話してください。" and the
+        number under it): if either cannot be filled, both are left out.
+        """
+        cached = self._rendered.get((key, region))
+        if cached is None:
+            lines: list[str] = []
+            for group in _groups(self.spec.messages[key]):
+                try:
+                    lines += [self.kb.render(line, region) for line in group]
+                except MissingFact:
+                    continue
+            cached = self._rendered[(key, region)] = "\n".join(line for line in lines if line)
+        return cached
+
+    def dropped_lines(self, region: str) -> list[tuple[str, str]]:
+        """(message, lines) left out in ``region`` because a fact is unknown there."""
+        dropped = []
+        for key in Say:
+            for group in _groups(self.spec.messages[key]):
+                try:
+                    for line in group:
+                        self.kb.render(line, region)
+                except MissingFact:
+                    dropped.append((str(key), " / ".join(group)))
+        return dropped
+
+    def choices(self, name: str) -> tuple[Choice, ...]:
+        specs: list[ChoiceSpec] = getattr(self.spec.choices, name)
+        return tuple(Choice(spec.label, spec.value) for spec in specs)
+
+    @property
+    def skip(self) -> Choice:
+        return Choice(self.spec.choices.skip.label, self.spec.choices.skip.value)
+
+    @property
+    def other_town(self) -> Choice:
+        return Choice(self.spec.choices.other_town.label, self.spec.choices.other_town.value)
+
+    def means(self, words: str, text: str) -> bool:
+        """Does ``text`` contain one of the words listed under ``words`` (forget, human, ...)?"""
+        folded = fold(text)
+        return any(word in folded for word in self._words[words])
+
+    def is_short_answer(self, words: str, text: str) -> bool:
+        """Is ``text`` just one of those words, give or take punctuation (a yes, a no, a skip)?"""
+        folded = fold(text).strip("。、.!?！？ｗw〜ー…")
+        return bool(folded) and any(folded == w or (folded.startswith(w) and len(folded) <= len(w) + 4)
+                                    for w in self._words[words])
+
+
+def _groups(template: str) -> list[list[str]]:
+    """Lines, with each indented line attached to the line above it."""
+    groups: list[list[str]] = []
+    for line in template.splitlines():
+        if line.startswith((" ", "\u3000")) and groups:
+            groups[-1].append(line.strip())
+        else:
+            groups.append([line.strip()])
+    return groups
