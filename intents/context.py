@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from intents.lexicon import NegationSpec
     from intents.matcher import TermMatch
 
-_SENTENCE_END = {"。", "!", "?", "！", "？", "w"}
+_SENTENCE_END = {"。", "!", "?", "！", "？", "w", "."}
 
 
 _CLAUSE_PARTICLES = {"けれど", "けど", "が", "のに", "ので", "から", "し", "ても"}
@@ -64,20 +64,33 @@ class Sentences:
         return self._clause[min(token, len(self._clause) - 1)] if self._clause else 0
 
 
-def _cancelled(tokens: Sequence[Token], at: int, spec: NegationSpec) -> bool:
-    """ないと/なければ (must), ないか (suspicion), かもしれない (maybe), しか…ない (only) are not negation."""
+def asks(tokens: Sequence[Token], at: int, spec: NegationSpec) -> bool:
+    """The negator at ``at`` ends a question or a request: 泊まれるとこないべか, 来てもらえないでしょうか."""
+    following = tokens[at + 1] if at + 1 < len(tokens) else None
+    return following is not None and following.lemma in spec.question_after
+
+
+def cancelled(tokens: Sequence[Token], at: int, spec: NegationSpec) -> bool:
+    """Forms of ない that do not deny the cue before them.
+
+    なければ/なきゃ (must, if not), ないといけない (must), ないか/ないでしょうか (a question or a
+    request), かもしれない (maybe), しか…ない (only: 死ぬしかない).
+    """
     negator = tokens[at]
     if negator.cform.startswith("仮定形"):
         return True
-    following = tokens[at + 1] if at + 1 < len(tokens) else None
-    if following is not None and following.lemma in spec.cancel_after:
+    if asks(tokens, at, spec):
         return True
+    following = tokens[at + 1] if at + 1 < len(tokens) else None
+    after = tokens[at + 2] if at + 2 < len(tokens) else None
+    if following is not None and following.surface in {"と", "ば"}:
+        if following.surface == "ば" or (after is not None and after.lemma in spec.obligation_after):
+            return True
     before = {token.lemma for token in tokens[max(0, at - 3) : at]}
-    # かもしれない (maybe), しか…ない (only), 〜てくれない？/もらえない？ (a request, not a refusal)
-    return bool(before & {"知れる", "しか", "呉れる", "貰う", "貰える"})
+    return bool(before & {"知れる", "しか"})
 
 
-def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec) -> int | None:
+def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec, *, desire: bool = True) -> int | None:
     """The index of the negator of the predicate right after tokens[:end], if it is negated.
 
     The scope crosses particles, auxiliaries, commas and light words (されていません,
@@ -91,10 +104,12 @@ def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec) -> int | 
         token = tokens[at]
         if _ends_sentence(token):
             return None
+        if not desire and token.lemma == "たい" and token.pos == "助動詞":
+            return None  # 帰りたくない (do not want to) is not 帰れない (cannot)
         if token.pos == "助詞" and token.pos2 == "接続助詞" and token.lemma in breaks:
             return None
         if token.lemma in negators and token.pos in {"助動詞", "形容詞", "接尾辞"}:
-            return None if _cancelled(tokens, at, spec) else at
+            return None if cancelled(tokens, at, spec) else at
         if token.is_content and token.lemma not in light and token.pos2 != "数詞":
             return None
     return None
@@ -145,6 +160,17 @@ def _really_reported(tokens: Sequence[Token], match: TermMatch, negation: Negati
     return not following & {"みたい", "様", "ような"}
 
 
+def _conditional_after(tokens: Sequence[Token], end: int) -> bool:
+    """虐待を見かけたら…, 入院することになったら: the cue sits inside an if-clause that follows it."""
+    for at in range(end, min(len(tokens), end + 6)):
+        token = tokens[at]
+        if _ends_sentence(token) or (token.pos == "名詞" and at > end) or token.pos == "補助記号":
+            return False
+        if (token.lemma == "た" and token.cform.startswith("仮定形")) or (token.surface == "ば" and token.pos == "助詞"):
+            return True
+    return False
+
+
 def _topic_marker(tokens: Sequence[Token], end: int) -> bool:
     """A noun cue followed by って is a topic (虐待って…？, ODって何), not an event; after a verb って quotes one."""
     if not (0 < end < len(tokens) and tokens[end].surface == "って" and tokens[end - 1].pos == "名詞"):
@@ -177,7 +203,11 @@ def modifiers_for(
     reported = [m for m in found.get("reported", ()) if _really_reported(tokens, m, negation)]
     if _in_sentence(reported, sentences, sentence):
         modifiers.append("reported")
-    if _in_sentence(found.get("hypothetical", ()), sentences, sentence) or _conditional(tokens, picked[-1].last):
+    if (
+        _in_sentence(found.get("hypothetical", ()), sentences, sentence)
+        or _conditional(tokens, picked[-1].last)
+        or any(_conditional_after(tokens, match.last) for match in picked)
+    ):
         modifiers.append("hypothetical")
     if _in_sentence(found.get("future", ()), sentences, sentence):
         modifiers.append("future")

@@ -95,7 +95,8 @@ class NegationSpec(_Strict):
     negators: list[str] = Field(description="lemmas that negate the predicate before them")
     light_words: list[str] = Field(description="lemmas the negation scope may cross (為る, 居る, 思う, 訳 ...)")
     clause_breaks: list[str] = Field(description="conjunctive particles that end the scope (けど, が ...)")
-    cancel_after: list[str] = Field(description="lemmas after the negator that turn it into must/if/maybe (と, ば, か)")
+    question_after: list[str] = Field(description="lemmas after the negator that make a question (ないか, ないべか)")
+    obligation_after: list[str] = Field(description="lemmas after ないと that make it 'must' (いけない, だめ)")
 
 
 class ContextFile(_Strict):
@@ -106,11 +107,17 @@ class ContextFile(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A gap-free piece of a phrase: its lemmas, its normalised surface and, when safe, its kana key."""
+    """A gap-free piece of a phrase: its lemmas, its normalised surface and, when safe, its kana key.
+
+    ``loose`` is the lemma sequence without particles, for phrases of two content words or more:
+    casual writing drops them (薬たくさん飲んだ for 薬をたくさん飲む).
+    """
 
     lemmas: tuple[str, ...]
     surface: str
     key: str | None
+    loose: tuple[str, ...] | None = None
+    loose_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,8 @@ class CompiledLexicon:
     by_first_lemma: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
     by_key_prefix: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
     by_surface_prefix: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
+    by_first_loose: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
+    by_loose_key_prefix: dict[str, list[Phrase]] = field(default_factory=lambda: defaultdict(list))
     latin: list[Phrase] = field(default_factory=list)
     fuzzy: list[Phrase] = field(default_factory=list)
     negation: NegationSpec | None = None
@@ -197,6 +206,7 @@ def _parse(model: type[ModelT], path: Path) -> ModelT:
 
 
 _INFLECTING = {"動詞", "形容詞", "助動詞"}
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "副詞", "形状詞", "代名詞"}
 
 
 def phrase_key(tokens: list[Token]) -> str | None:
@@ -211,12 +221,19 @@ def phrase_key(tokens: list[Token]) -> str | None:
 
 
 def _compile_part(text: str, spec: TermSpec, tokenizer: Tokenizer, surface_only: bool) -> Part:
-    norm = normalize(text)
+    norm = normalize(text, message=False)
     if surface_only:
         return Part((), norm, None)
     tokens = tokenizer.tokenize(norm)
     key = phrase_key(tokens) if spec.kana else None
-    return Part(tuple(token.lemma for token in tokens), norm, key)
+    lemmas = tuple(token.lemma for token in tokens)
+    without_particles = [token for token in tokens if token.pos != "助詞"]
+    content = sum(1 for token in without_particles if token.pos in _CONTENT_POS)
+    if content < 2 or len(without_particles) == len(tokens):
+        return Part(lemmas, norm.replace(" ", ""), key)
+    loose = tuple(token.lemma for token in without_particles)
+    loose_key = phrase_key(without_particles) if spec.kana else None
+    return Part(lemmas, norm.replace(" ", ""), key, loose, loose_key)
 
 
 def _negated_twin(phrase: Phrase, negators: frozenset[str]) -> Phrase | None:
@@ -235,7 +252,7 @@ def _compile_phrase(term: str, spec: TermSpec, text: str, tokenizer: Tokenizer) 
     body = text.removeprefix(NEGATED).strip()
     surface_only = body.startswith(SURFACE_ONLY)
     body = body.removeprefix(SURFACE_ONLY).strip()
-    norm = normalize(body)
+    norm = normalize(body, message=False)
     if norm.isascii() and GAP not in body:
         pattern = re.compile(rf"(?<![a-z]){re.escape(norm)}(?![a-z])")
         return Phrase(term, text, (), negated, False, pattern)
@@ -293,6 +310,11 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
                 continue
             if phrase.lemmas:
                 compiled.by_first_lemma[phrase.lemmas[0]].append(phrase)
+            if len(phrase.parts) == 1 and phrase.parts[0].loose:
+                compiled.by_first_loose[phrase.parts[0].loose[0]].append(phrase)
+            loose_key = phrase.parts[0].loose_key if len(phrase.parts) == 1 else None
+            if loose_key is not None and loose_key != phrase.key:
+                compiled.by_loose_key_prefix[loose_key[:2]].append(phrase)
             if phrase.key is not None:
                 compiled.by_key_prefix[phrase.key[:2]].append(phrase)
             if phrase.parts and len(phrase.parts[0].surface) >= 2:

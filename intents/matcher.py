@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from intents.context import Sentences, modifiers_for, negation_at
+from intents.context import Sentences, asks, modifiers_for, negation_at
 from intents.kana import KanaKey, key_of_tokens
 from intents.lexicon import MIN_FUZZY_KEY, CompiledLexicon, Phrase, Rule
 from intents.tokens import Token
@@ -77,11 +77,15 @@ class _Found:
         self.by_term: dict[str, list[TermMatch]] = defaultdict(list)
 
     def add(self, phrase: Phrase, first: int, last: int, how: str) -> None:
+        spec = self._lexicon.negation_spec
         if phrase.negated:
-            negator = negation_at(self._tokens, last, self._lexicon.negation_spec)
+            negator = negation_at(self._tokens, last, spec, desire=False)
             if negator is None:
                 return
             last = negator + 1
+        elif 0 < last <= len(self._tokens) and self._tokens[last - 1].lemma in spec.negators:
+            if asks(self._tokens, last - 1, spec):
+                return  # 泊まれるとこないべか asks for a place; it does not say there is none
         if (phrase.term, first, last) in self._seen:
             return
         self._seen.add((phrase.term, first, last))
@@ -114,14 +118,29 @@ def _lemma_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found)
                 found.add(phrase, index, last, "lemma")
 
 
-def _surface_matches(text: str, tokens: list[Token], lexicon: CompiledLexicon, found: _Found) -> None:
-    """The phrase as written (おかん, とまるとこ), starting where a token starts."""
-    owner = [0] * (len(text) + 1)
+def _loose_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found) -> None:
+    """Lemma sequences with the particles left out on both sides (薬たくさん飲んだ)."""
+    kept = [i for i, token in enumerate(tokens) if token.pos != "助詞"]
+    lemmas = [tokens[i].lemma for i in kept]
+    for index, lemma in enumerate(lemmas):
+        for phrase in lexicon.by_first_loose.get(lemma, ()):
+            loose = phrase.parts[0].loose
+            assert loose is not None
+            if tuple(lemmas[index : index + len(loose)]) == loose:
+                found.add(phrase, kept[index], kept[index + len(loose) - 1] + 1, "lemma")
+
+
+def _surface_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found) -> None:
+    """The phrase as written (おかん, とまるとこ), starting where a token starts; spaces do not count."""
+    text = "".join(token.surface for token in tokens)
+    owner: list[int] = []
+    starts: list[int] = []
     for index, token in enumerate(tokens):
-        for char in range(token.start, min(token.end, len(text))):
-            owner[char] = index
-    for index, token in enumerate(tokens):
-        position = token.start
+        starts.append(len(owner))
+        owner.extend([index] * len(token.surface))
+    owner.append(len(tokens) - 1)
+    for index in range(len(tokens)):
+        position = starts[index]
         for phrase in lexicon.by_surface_prefix.get(text[position : position + 2], ()):
             first = phrase.parts[0].surface
             if not text.startswith(first, position):
@@ -141,10 +160,17 @@ def _key_matches(key: KanaKey, lexicon: CompiledLexicon, found: _Found) -> None:
     for start in range(len(text) - 1):
         if not key.starts_token(start):
             continue  # a match inside a word is another word (まって in こまって)
-        for phrase in lexicon.by_key_prefix.get(text[start : start + 2], ()):
+        prefix = text[start : start + 2]
+        for phrase in lexicon.by_key_prefix.get(prefix, ()):
             assert phrase.key is not None
             if text.startswith(phrase.key, start):
                 first, last = key.token_span(start, start + len(phrase.key))
+                found.add(phrase, first, last, "kana")
+        for phrase in lexicon.by_loose_key_prefix.get(prefix, ()):
+            loose_key = phrase.parts[0].loose_key
+            assert loose_key is not None
+            if text.startswith(loose_key, start):
+                first, last = key.token_span(start, start + len(loose_key))
                 found.add(phrase, first, last, "kana")
 
 
@@ -177,7 +203,8 @@ def _fuzzy_matches(key: KanaKey, lexicon: CompiledLexicon, found: _Found) -> Non
 def find_terms(text: str, tokens: list[Token], key: KanaKey, lexicon: CompiledLexicon) -> dict[str, list[TermMatch]]:
     found = _Found(tokens, lexicon)
     _lemma_matches(tokens, lexicon, found)
-    _surface_matches(text, tokens, lexicon, found)
+    _loose_matches(tokens, lexicon, found)
+    _surface_matches(tokens, lexicon, found)
     _key_matches(key, lexicon, found)
     _latin_matches(text, tokens, lexicon, found)
     _fuzzy_matches(key, lexicon, found)

@@ -6,9 +6,12 @@ so the lexicon and the model see one form. It is pure and fast: no tagger here
 (see ``tokens``), and the emoji table comes from the lexicon data.
 
 Steps, in order: NFKC (full/half width, compatibility characters), lower-case
-Latin, emoji to words or to a sentence break, long runs of one character cut
-to one, the long-vowel mark folded inside hiragana words and dropped at their end,
-line breaks to sentence breaks.
+Latin, romaji words to hiragana (haha ga taoreta -> はは が たおれた; jaconv,
+only for words that parse as romaji, so od, dv and help stay as they are), a
+message written only in katakana to hiragana (モウ ツカレタ), emoji to words or
+to a sentence break, long runs of one character cut to one, the long-vowel mark
+folded inside hiragana words and dropped at their end, line breaks to sentence
+breaks.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+
+import jaconv
 
 # Hiragana by the vowel they end in; the small ya/yu/yo take the vowel of their row.
 VOWEL_OF: dict[str, str] = {}
@@ -97,9 +102,54 @@ def fold_long_vowels(text: str) -> str:
     return "".join(out)
 
 
-def normalize(text: str, emoji_words: Mapping[str, str] | None = None) -> str:
-    """Return the canonical form of ``text`` that the tokeniser and the lexicon work on."""
+# One romaji syllable: a consonant cluster and a vowel, a lone n, or the first of a doubled consonant (kitte).
+_ROMAJI = re.compile(
+    r"^(?:(?:[kgsztdnhbpmrwfjv]y?|sh|ch|ts|y)?[aiueo]|n'?|(?:[kstpgzdbcmrjfh])(?=[kstpgzdbcmrjfh]))+$"
+)
+_LATIN_WORD = re.compile(r"[a-z']+")
+
+
+def romaji_to_kana(text: str) -> str:
+    """A message written in romaji becomes hiragana; English words and abbreviations stay.
+
+    Only when most Latin words in the message parse as romaji ("help me" stays
+    English, "kare ni nagurareta" does not), and only those words.
+    """
+    words = [word for word in _LATIN_WORD.findall(text) if len(word) >= 2]
+    if not words or sum(1 for word in words if _ROMAJI.match(word)) * 5 < len(words) * 3:
+        return text
+
+    def convert(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) < 2 or not _ROMAJI.match(word):
+            return word
+        kana: str = jaconv.alphabet2kana(word.replace("'", ""))
+        return kana if not any("a" <= char <= "z" for char in kana) else word
+
+    return _LATIN_WORD.sub(convert, text)
+
+
+def _katakana_sentence(text: str) -> bool:
+    """Japanese sentences typed in katakana (モウ ツカレタ。キエタイ), not a loanword (ドラマ, グループホーム)."""
+    letters = [char for char in text if unicodedata.category(char).startswith("L")]
+    words = re.split(r"[\s。、.,!?]+", text.strip())
+    return (
+        len([word for word in words if word]) >= 2
+        and "ー" not in text
+        and all("\u30a0" <= char <= "\u30ff" for char in letters)
+    )
+
+
+def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, message: bool = True) -> str:
+    """Return the canonical form of ``text`` that the tokeniser and the lexicon work on.
+
+    ``message=False`` for lexicon phrases: a single katakana word there is a loanword, never a
+    sentence typed in katakana.
+    """
     text = unicodedata.normalize("NFKC", text).lower()
+    text = romaji_to_kana(text)
+    if message and _katakana_sentence(text):
+        text = jaconv.kata2hira(text)
     text = replace_emoji(text, emoji_words or {})
     text = _RUN.sub(r"\1", text)
     text = _DOUBLE_MARK.sub(r"\1", text)
