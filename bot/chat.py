@@ -27,7 +27,8 @@ def _show_reply(reply: Reply, echo: Printer) -> None:
 def _show_effects(outcome: Outcome, echo: Printer) -> None:
     for effect in outcome.effects:
         if isinstance(effect, Escalate):
-            echo(f"  [coordinator {'PAGED NOW' if effect.urgent else 'queue'}: {'; '.join(effect.reasons) or 'intake done'}]")
+            how = "PAGED NOW" if effect.urgent else "queue"
+            echo(f"  [coordinator {how}: {'; '.join(effect.reasons) or 'intake done'}]")
             for line in effect.summary.lines():
                 echo(f"  [  {line}]")
         elif isinstance(effect, OpenCase):

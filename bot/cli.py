@@ -50,7 +50,9 @@ def evaluate(
 @app.command()
 def train(
     data: Annotated[Path | None, typer.Option(help="training JSONL (default intents/data/train.jsonl)")] = None,
-    out: Annotated[Path | None, typer.Option(help="where to write the model (default intents/model/model.json)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="where to write the model (default intents/model/model.json)")
+    ] = None,
 ) -> None:
     """Retrain the linear model (needs the 'train' extra: scikit-learn)."""
     from intents.dataset import TRAIN_FILE
@@ -115,7 +117,9 @@ def kb_check() -> None:
 
 @kb_app.command("eval")
 def kb_eval(
-    file: Annotated[Path | None, typer.Argument(help="queries JSONL (default knowledge/data/eval/faq_queries.jsonl)")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="queries JSONL (default knowledge/data/eval/faq_queries.jsonl)")
+    ] = None,
     region: Annotated[str, typer.Option(help="region whose FAQ is searched")] = "nemuro",
 ) -> None:
     """Score FAQ retrieval: right, wrong and silent answers, and abstention on unanswerable questions."""

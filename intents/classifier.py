@@ -23,7 +23,7 @@ from typing import Any
 
 from intents.features import extract
 from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent
-from intents.lexicon import LEXICON_DIR, CompiledLexicon, compile_lexicon
+from intents.lexicon import LEXICON_DIR, CompiledLexicon, load_lexicon_cached
 from intents.matcher import Analysis, analyse
 from intents.model import MODEL_FILE, LinearModel, load_model
 from intents.normalize import normalize
@@ -95,8 +95,9 @@ class Classifier:
 
 
 def load_lexicon(lexicon_dir: Path = LEXICON_DIR) -> tuple[CompiledLexicon, Tokenizer]:
-    lexicon = compile_lexicon(lexicon_dir)
-    return lexicon, Tokenizer(lexicon.dialect)
+    """The compiled lexicon and the tokeniser it was compiled with (one dictionary in memory, not two)."""
+    lexicon = load_lexicon_cached(lexicon_dir)
+    return lexicon, lexicon.tagger
 
 
 def analyse_text(text: str, lexicon: CompiledLexicon, tokenizer: Tokenizer) -> Analysis:
@@ -140,7 +141,7 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
             on.append(intent)
             if not forced and intent != Intent.OTHER:
                 evidence.append(Evidence("model", intent, "", probability))
-    intents = [intent for intent in on if intent != Intent.OTHER] or [Intent.OTHER]
+    intents: list[Intent] = [intent for intent in on if intent != Intent.OTHER] or [Intent.OTHER]
     intents.sort(key=lambda intent: scores[intent], reverse=True)
 
     for intent in intents:

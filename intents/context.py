@@ -83,9 +83,11 @@ def cancelled(tokens: Sequence[Token], at: int, spec: NegationSpec) -> bool:
         return True
     following = tokens[at + 1] if at + 1 < len(tokens) else None
     after = tokens[at + 2] if at + 2 < len(tokens) else None
-    if following is not None and following.surface in {"と", "ば"}:
-        if following.surface == "ば" or (after is not None and after.lemma in spec.obligation_after):
-            return True
+    if following is not None and (
+        following.surface == "ば"
+        or (following.surface == "と" and after is not None and after.lemma in spec.obligation_after)
+    ):
+        return True
     before = {token.lemma for token in tokens[max(0, at - 3) : at]}
     return bool(before & {"知れる", "しか"})
 
@@ -166,7 +168,9 @@ def _conditional_after(tokens: Sequence[Token], end: int) -> bool:
         token = tokens[at]
         if _ends_sentence(token) or (token.pos == "名詞" and at > end) or token.pos == "補助記号":
             return False
-        if (token.lemma == "た" and token.cform.startswith("仮定形")) or (token.surface == "ば" and token.pos == "助詞"):
+        if (token.lemma == "た" and token.cform.startswith("仮定形")) or (
+            token.surface == "ば" and token.pos == "助詞"
+        ):
             return True
     return False
 
@@ -175,7 +179,12 @@ def _topic_marker(tokens: Sequence[Token], end: int) -> bool:
     """A noun cue followed by って is a topic (虐待って…？, ODって何), not an event; after a verb って quotes one."""
     if not (0 < end < len(tokens) and tokens[end].surface == "って" and tokens[end - 1].pos == "名詞"):
         return False
-    quoted = end + 1 < len(tokens) and tokens[end + 1].lemma in {"言う", "呼ぶ", "思う", "書く"}  # ごくつぶしって言われる
+    quoted = end + 1 < len(tokens) and tokens[end + 1].lemma in {
+        "言う",
+        "呼ぶ",
+        "思う",
+        "書く",
+    }  # ごくつぶしって言われる
     return not quoted
 
 
@@ -196,8 +205,7 @@ def modifiers_for(
         modifiers.append("past")
     start = min(match.first for match in picked)
     if any(
-        match.first >= start and not negated_after(tokens, match.last, negation)
-        for match in found.get("resolved", ())
+        match.first >= start and not negated_after(tokens, match.last, negation) for match in found.get("resolved", ())
     ):
         modifiers.append("resolved")
     reported = [m for m in found.get("reported", ()) if _really_reported(tokens, m, negation)]

@@ -1,9 +1,9 @@
 """Errors raised by the intents package.
 
-    IntentsError
-     ├── LexiconError      a lexicon file is missing, malformed or inconsistent
-     ├── DatasetError      a labelled JSONL file has a bad line (file, line number, field)
-     └── ModelError        the model file is missing, malformed or stale
+IntentsError
+ ├── LexiconError      a lexicon file is missing, malformed or inconsistent
+ ├── DatasetError      a labelled JSONL file has a bad line (file, line number, field)
+ └── ModelError        the model file is missing, malformed or stale
 """
 
 from __future__ import annotations

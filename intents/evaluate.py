@@ -81,11 +81,11 @@ def score(examples: Sequence[Example], predictions: Sequence[Classification]) ->
         per_intent.append(IntentScore(intent, precision, recall, f1, tp + fn))
     urgent = [p.urgent for e, p in zip(examples, predictions, strict=True) if e.urgent]
     calm = [p.urgent for e, p in zip(examples, predictions, strict=True) if not e.urgent]
-    confusion = {gold: dict.fromkeys(INTENTS, 0) for gold in INTENTS}
+    confusion: dict[str, dict[str, int]] = {str(row): dict.fromkeys(map(str, INTENTS), 0) for row in INTENTS}
     for example, predicted in zip(examples, predictions, strict=True):
-        for gold in example.intents:
-            for guess in predicted.intents:
-                confusion[gold][guess] += 1
+        for true_intent in example.intents:
+            for guessed_intent in predicted.intents:
+                confusion[true_intent][guessed_intent] += 1
     misses = tuple(
         Miss(example, predicted)
         for example, predicted in zip(examples, predictions, strict=True)
@@ -106,8 +106,12 @@ def score(examples: Sequence[Example], predictions: Sequence[Classification]) ->
 
 
 def _short(name: str) -> str:
-    return {"caregiver_emergency": "carer", "debt_or_abuse": "debt/ab", "trial_stay": "trial",
-            "housing_search": "housing"}.get(name, name)
+    return {
+        "caregiver_emergency": "carer",
+        "debt_or_abuse": "debt/ab",
+        "trial_stay": "trial",
+        "housing_search": "housing",
+    }.get(name, name)
 
 
 def format_report(report: Report, name: str, show_misses: bool = True) -> str:

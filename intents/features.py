@@ -13,6 +13,8 @@ it can catch what no rule names:
 
 from __future__ import annotations
 
+import itertools
+
 from intents.matcher import Analysis
 
 _LENGTH_BUCKETS = ((8, "xs"), (20, "s"), (60, "m"), (150, "l"))
@@ -29,7 +31,7 @@ def extract(analysis: Analysis) -> set[str]:
     feats: set[str] = set()
     lemmas = [token.lemma for token in analysis.tokens if not token.is_punct]
     feats.update(f"w:{lemma}" for lemma in lemmas)
-    feats.update(f"b:{a}|{b}" for a, b in zip(lemmas, lemmas[1:], strict=False))
+    feats.update(f"b:{a}|{b}" for a, b in itertools.pairwise(lemmas))
     text = analysis.text.replace(" ", "")
     feats.update(f"c:{text[i : i + 2]}" for i in range(len(text) - 1))
     feats.update(f"c:{text[i : i + 3]}" for i in range(len(text) - 2))

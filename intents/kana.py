@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from intents.normalize import VOWEL_OF
 from intents.tokens import Token, to_hiragana
 
-_FOLD = str.maketrans({"ぢ": "じ", "づ": "ず", "を": "お", "ぁ": "あ", "ぃ": "い", "ぅ": "う", "ぇ": "え", "ぉ": "お", "ゎ": "わ"})
+_FOLD = str.maketrans(
+    {"ぢ": "じ", "づ": "ず", "を": "お", "ぁ": "あ", "ぃ": "い", "ぅ": "う", "ぇ": "え", "ぉ": "お", "ゎ": "わ"}
+)
 _EXTENDS = {"あ": "あ", "い": "いえ", "う": "うお", "え": "え", "お": "お"}  # a vowel that lengthens these
 
 

@@ -10,6 +10,7 @@ weights, so the trained weights are exported to ``intents/model/model.json``
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ def file_digest(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LinearModel:
-    """One logistic regression per label over binary features."""
+    """One logistic regression per label over binary features; ``weights`` maps a feature to its row."""
 
     labels: tuple[str, ...]
     intercepts: tuple[float, ...]
@@ -38,14 +39,13 @@ class LinearModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def probabilities(self, features: Iterable[str]) -> dict[str, float]:
-        totals = list(self.intercepts)
-        width = range(len(totals))
-        for name in features:
-            row = self.weights.get(name)
-            if row is not None:
-                for i in width:
-                    totals[i] += row[i]
-        return {label: 1.0 / (1.0 + math.exp(-z)) for label, z in zip(self.labels, totals, strict=True)}
+        # One dict lookup per feature, then the columns are summed in C: zip(*rows) transposes.
+        rows = [row for row in map(self.weights.get, features) if row is not None]
+        totals = map(sum, zip(*rows, strict=True)) if rows else itertools.repeat(0.0)
+        return {
+            label: 1.0 / (1.0 + math.exp(-(intercept + total)))
+            for label, intercept, total in zip(self.labels, self.intercepts, totals, strict=False)
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -56,6 +56,15 @@ def is_hiragana(char: str) -> bool:
     return "\u3041" <= char <= "\u309f"
 
 
+_EMOJI_LIKE = re.compile(
+    "["
+    + "".join(f"{chr(low)}-{chr(high)}" for low, high in _PICTOGRAPH_RANGES)
+    + "".join(_INVISIBLE)
+    + f"{chr(_SKIN_TONES.start)}-{chr(_SKIN_TONES.stop - 1)}"
+    + "]+"
+)
+
+
 def _is_pictograph(char: str) -> bool:
     code = ord(char)
     return any(low <= code <= high for low, high in _PICTOGRAPH_RANGES)
@@ -63,19 +72,18 @@ def _is_pictograph(char: str) -> bool:
 
 def replace_emoji(text: str, emoji_words: Mapping[str, str]) -> str:
     """Known emoji become words (💊 -> 薬); other pictographs become a sentence break."""
-    out: list[str] = []
-    for char in text:
-        if char in _INVISIBLE or ord(char) in _SKIN_TONES:
-            continue
-        word = emoji_words.get(char)
-        if word is not None:
-            out.append(word)
-        elif _is_pictograph(char):
-            if out and out[-1] != "。":
+
+    def replace(match: re.Match[str]) -> str:
+        out: list[str] = []
+        for char in match.group(0):
+            word = emoji_words.get(char)
+            if word is not None:
+                out.append(word)
+            elif _is_pictograph(char) and (not out or out[-1] != "。"):
                 out.append("。")
-        else:
-            out.append(char)
-    return "".join(out)
+        return "".join(out)
+
+    return _EMOJI_LIKE.sub(replace, text)
 
 
 def fold_long_vowels(text: str) -> str:
@@ -103,9 +111,7 @@ def fold_long_vowels(text: str) -> str:
 
 
 # One romaji syllable: a consonant cluster and a vowel, a lone n, or the first of a doubled consonant (kitte).
-_ROMAJI = re.compile(
-    r"^(?:(?:[kgsztdnhbpmrwfjv]y?|sh|ch|ts|y)?[aiueo]|n'?|(?:[kstpgzdbcmrjfh])(?=[kstpgzdbcmrjfh]))+$"
-)
+_ROMAJI = re.compile(r"^(?:(?:[kgsztdnhbpmrwfjv]y?|sh|ch|ts|y)?[aiueo]|n'?|(?:[kstpgzdbcmrjfh])(?=[kstpgzdbcmrjfh]))+$")
 _LATIN_WORD = re.compile(r"[a-z']+")
 
 

@@ -12,21 +12,23 @@ speech the context rules need, and its offsets in the normalised text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import fugashi
 
 from intents.errors import LexiconError
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+_CACHE_LIMIT = 200_000
 
 
 def to_hiragana(text: str) -> str:
     return text.translate(_KATAKANA_TO_HIRAGANA)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One word as UniDic sees it (a NamedTuple: built for every word of every message, so it must be cheap)."""
+
     surface: str
     lemma: str
     kana: str
@@ -57,7 +59,7 @@ def _clean_lemma(lemma: str | None, surface: str) -> str:
 class Tokenizer:
     """A fugashi tagger plus dialect aliases (なまら -> とても) from the lexicon."""
 
-    __slots__ = ("_aliases", "_tagger")
+    __slots__ = ("_aliases", "_cache", "_tagger")
 
     def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
         try:
@@ -65,6 +67,8 @@ class Tokenizer:
         except RuntimeError as exc:  # fugashi raises RuntimeError when no dictionary is found
             raise LexiconError(f"cannot start the Japanese tokeniser (is unidic-lite installed?): {exc}") from exc
         self._aliases = dict(aliases or {})
+        # Most words recur (particles, common verbs): their fields are read from UniDic once.
+        self._cache: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
         probe = self.tokenize("入院しました")
         if not probe or probe[0].lemma != "入院":
             raise LexiconError("the tokeniser does not give UniDic lemmas; expected unidic-lite")
@@ -72,30 +76,25 @@ class Tokenizer:
     def tokenize(self, text: str) -> list[Token]:
         tokens: list[Token] = []
         offset = 0
+        cache = self._cache
         for node in self._tagger(text):
             surface: str = node.surface
-            start = text.find(surface, offset) if surface else offset
-            if start < 0:
-                start = offset
-            end = start + len(surface)
-            offset = end
-            feature = node.feature
-            alias = self._aliases.get(surface)
-            lemma = alias if alias is not None else _clean_lemma(feature.lemma, surface)
-            kana = feature.kana if feature.kana and feature.kana != "*" else surface
-            tokens.append(
-                Token(
-                    surface=surface,
-                    lemma=lemma,
-                    kana=to_hiragana(kana),
-                    pos=feature.pos1,
-                    pos2=feature.pos2 or "",
-                    cform=feature.cForm or "",
-                    start=start,
-                    end=end,
-                )
-            )
+            start = offset + len(node.white_space)
+            end = offset = start + len(surface)
+            fields = cache.get((surface, node.feature_raw))
+            if fields is None:
+                fields = self._fields(surface, node.feature)
+                if len(cache) < _CACHE_LIMIT:
+                    cache[(surface, node.feature_raw)] = fields
+            tokens.append(Token(surface, *fields, start, end))
         return tokens
+
+    def _fields(self, surface: str, feature: Any) -> tuple[str, str, str, str, str]:
+        """(lemma, kana, pos, pos2, cform) of one word, from UniDic's feature record."""
+        alias = self._aliases.get(surface)
+        lemma = alias if alias is not None else _clean_lemma(feature.lemma, surface)
+        kana = feature.kana if feature.kana and feature.kana != "*" else surface
+        return lemma, to_hiragana(kana), feature.pos1, feature.pos2 or "", feature.cForm or ""
 
     def lemmas(self, text: str) -> list[str]:
         return [token.lemma for token in self.tokenize(text)]

@@ -1,9 +1,9 @@
 """Errors raised by the knowledge package.
 
-    KnowledgeError
-     ├── InvalidKnowledge   one or more data files break the schema (carries every Problem found)
-     ├── UnknownRegion      a region id with no data file
-     └── MissingFact        an answer needs a fact the region's data leaves empty
+KnowledgeError
+ ├── InvalidKnowledge   one or more data files break the schema (carries every Problem found)
+ ├── UnknownRegion      a region id with no data file
+ └── MissingFact        an answer needs a fact the region's data leaves empty
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.retrieval import FaqIndex
+from knowledge.retrieval import FaqIndex, Hit
 
 QUERIES_FILE = Path(__file__).parent / "data" / "eval" / "faq_queries.jsonl"
 
@@ -47,21 +47,31 @@ def load_queries(path: Path = QUERIES_FILE) -> list[Query]:
 
 
 def score(index: FaqIndex, queries: list[Query], thresholds: list[float]) -> list[RetrievalScore]:
-    top = [(query, (index.search(query.text, limit=1) or [None])[0]) for query in queries]
+    top: list[tuple[Query, Hit | None]] = []
+    for query in queries:
+        hits = index.search(query.text, limit=1)
+        top.append((query, hits[0] if hits else None))
     answerable = [(q, hit) for q, hit in top if q.expect is not None]
     unanswerable = [(q, hit) for q, hit in top if q.expect is None]
     results = []
     for threshold in thresholds:
-        def answered(hit: object) -> bool:
-            return hit is not None and getattr(hit, "score", 0.0) >= threshold
-
-        right = sum(1 for q, hit in answerable if answered(hit) and hit is not None and hit.answer.id == q.expect)
-        wrong = sum(1 for q, hit in answerable if answered(hit) and hit is not None and hit.answer.id != q.expect)
-        abstained = sum(1 for _, hit in unanswerable if not answered(hit))
+        right = sum(
+            1 for q, hit in answerable if hit is not None and hit.score >= threshold and hit.answer.id == q.expect
+        )
+        wrong = sum(
+            1 for q, hit in answerable if hit is not None and hit.score >= threshold and hit.answer.id != q.expect
+        )
+        abstained = sum(1 for _, hit in unanswerable if hit is None or hit.score < threshold)
         n, m = len(answerable) or 1, len(unanswerable) or 1
         results.append(
             RetrievalScore(
-                threshold, right / n, wrong / n, (n - right - wrong) / n, abstained / m, len(answerable), len(unanswerable)
+                threshold,
+                right / n,
+                wrong / n,
+                (n - right - wrong) / n,
+                abstained / m,
+                len(answerable),
+                len(unanswerable),
             )
         )
     return results

@@ -127,7 +127,9 @@ def _cross_check(kb: KnowledgeBase, files: dict[str, BaseModel], problems: list[
         for where, item in _sourced(model, ""):
             for index, ref in enumerate(item.sources):
                 if ref.ref not in kb.sources:
-                    problems.append(Problem(name, f"{where} -> sources -> {index} -> ref", f"unknown source {ref.ref!r}"))
+                    problems.append(
+                        Problem(name, f"{where} -> sources -> {index} -> ref", f"unknown source {ref.ref!r}")
+                    )
     for name, model in files.items():
         if not isinstance(model, FaqFile):
             continue
@@ -141,7 +143,9 @@ def _cross_check(kb: KnowledgeBase, files: dict[str, BaseModel], problems: list[
     faq_ids = Counter(entry.id for entries in kb.faq.values() for entry in entries)
     problems.extend(Problem("faq", entry_id, "FAQ id used more than once") for entry_id, n in faq_ids.items() if n > 1)
     resource_ids = Counter(r.id for region in kb.regions.values() for r in region.resources)
-    problems.extend(Problem("regions", rid, "resource id used more than once") for rid, n in resource_ids.items() if n > 1)
+    problems.extend(
+        Problem("regions", rid, "resource id used more than once") for rid, n in resource_ids.items() if n > 1
+    )
 
 
 def check(data_dir: Path = DATA_DIR) -> tuple[KnowledgeBase | None, list[Problem]]:

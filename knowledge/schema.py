@@ -125,7 +125,9 @@ class Resource(Sourced):
     kind: ResourceKind
     name: str
     towns: list[str] = Field(min_length=1)
-    functions: list[str] = Field(default_factory=list, description="hub functions it carries, e.g. 居住支援, 体験, 緊急")
+    functions: list[str] = Field(
+        default_factory=list, description="hub functions it carries, e.g. 居住支援, 体験, 緊急"
+    )
     count: int | None = Field(default=None, ge=1, description="how many places, when the source gives a number")
     summary: str = Field(description="one or two plain sentences for a reply")
 

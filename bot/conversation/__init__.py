@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.conversation.effects import AskConsent, Effect, Escalate, ForgetMe, OpenCase, RecordConsent, UpdateCase
 from bot.conversation.engine import Context, Outcome, respond
-from bot.conversation.model import Choice, Inbound, Phase, PersonState, Reply, Slot
+from bot.conversation.model import Choice, Inbound, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import CaseSummary
 from bot.conversation.texts import TEXTS_FILE, Texts
 from intents import Classifier
@@ -33,8 +33,8 @@ __all__ = [
     "Inbound",
     "OpenCase",
     "Outcome",
-    "Phase",
     "PersonState",
+    "Phase",
     "RecordConsent",
     "Reply",
     "Slot",

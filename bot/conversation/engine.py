@@ -33,7 +33,7 @@ from bot.conversation.effects import (
     RecordConsent,
     UpdateCase,
 )
-from bot.conversation.model import CaseFacts, Inbound, Phase, PersonState, Reply, Slot
+from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts
 from intents import Classification, Classifier, Intent
@@ -41,7 +41,11 @@ from knowledge.loader import KnowledgeBase
 from knowledge.retrieval import FaqIndex
 
 TOPICS = (Intent.TRIAL_STAY, Intent.HOUSING_SEARCH, Intent.DEBT_OR_ABUSE)
-TOPIC_TEXT = {Intent.TRIAL_STAY: Say.TRIAL_STAY, Intent.HOUSING_SEARCH: Say.HOUSING_SEARCH, Intent.DEBT_OR_ABUSE: Say.DEBT}
+TOPIC_TEXT = {
+    Intent.TRIAL_STAY: Say.TRIAL_STAY,
+    Intent.HOUSING_SEARCH: Say.HOUSING_SEARCH,
+    Intent.DEBT_OR_ABUSE: Say.DEBT,
+}
 MENU_TOPICS = {"menu:trial": Intent.TRIAL_STAY, "menu:housing": Intent.HOUSING_SEARCH}
 
 
@@ -85,10 +89,10 @@ class _Turn:
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
 
-    def say(self, key: Say, choices: tuple[intake.Choice, ...] = ()) -> None:
+    def say(self, key: Say, choices: tuple[Choice, ...] = ()) -> None:
         self.replies.append(Reply(self.ctx.texts.say(key, self.state.region), choices))
 
-    def add(self, text: str, choices: tuple[intake.Choice, ...] = ()) -> None:
+    def add(self, text: str, choices: tuple[Choice, ...] = ()) -> None:
         self.replies.append(Reply(text, choices))
 
     def done(self) -> Outcome:
@@ -235,7 +239,7 @@ def _continue_intake(turn: _Turn) -> None:
     if slot is None:
         _finish_intake(turn)
         return
-    if slot in intake.HEALTH_SLOTS and turn.state.consent is None:
+    if slot in HEALTH_SLOTS and turn.state.consent is None:
         turn.state = replace(turn.state, phase=Phase.CONSENT, asking=slot)
         turn.effects.append(AskConsent())
         turn.say(Say.CONSENT, turn.ctx.texts.choices("yes_no"))

@@ -33,12 +33,15 @@ PHONE_CONTACT = "電話"
 _DIGITS = re.compile(r"\d")
 
 
+def _order(state: PersonState) -> tuple[Slot, ...]:
+    if "crisis" in state.facts.intents:
+        return CRISIS_ORDER
+    return URGENT_ORDER if state.facts.urgent else NORMAL_ORDER
+
+
 def pending(state: PersonState, towns: tuple[str, ...]) -> Slot | None:
     """The next question to ask, or None when the intake is complete."""
-    if "crisis" in state.facts.intents:
-        order = CRISIS_ORDER
-    else:
-        order = URGENT_ORDER if state.facts.urgent else NORMAL_ORDER
+    order = _order(state)
     for slot in order:
         if state.intake.done(slot):
             continue
@@ -54,7 +57,7 @@ def pending(state: PersonState, towns: tuple[str, ...]) -> Slot | None:
 
 def choices_for(slot: Slot, texts: Texts, towns: tuple[str, ...]) -> tuple[Choice, ...]:
     if slot == Slot.TOWN:
-        options = tuple(Choice(town, f"town:{town}") for town in towns) + (texts.other_town,)
+        options = (*(Choice(town, f"town:{town}") for town in towns), texts.other_town)
     elif slot in CHOICE_SETS:
         options = texts.choices(CHOICE_SETS[slot])
     else:

@@ -183,8 +183,9 @@ class Texts:
     def is_short_answer(self, words: str, text: str) -> bool:
         """Is ``text`` just one of those words, give or take punctuation (a yes, a no, a skip)?"""
         folded = fold(text).strip("。、.!?！？ｗw〜ー…")
-        return bool(folded) and any(folded == w or (folded.startswith(w) and len(folded) <= len(w) + 4)
-                                    for w in self._words[words])
+        return bool(folded) and any(
+            folded == w or (folded.startswith(w) and len(folded) <= len(w) + 4) for w in self._words[words]
+        )
 
 
 def _groups(template: str) -> list[list[str]]:

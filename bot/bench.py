@@ -1,0 +1,137 @@
+"""``madoguchi bench``: speed and memory figures, all measured in one run on the same messages.
+
+* fugashi tokenising alone (the floor): ``tagger(text)`` reading every lemma;
+* ``Classifier.classify`` on the same messages: microseconds per message and the
+  ratio to the floor (goal: within 10x);
+* the engine's first reply to a new person (classify + FAQ retrieval + texts);
+* cold start of ``madoguchi classify`` for one message, median of five runs
+  (goal: under 1.5 s), and its peak resident memory (goal: under 200 MB).
+
+Figures are printed, not asserted: timing on a shared machine is not a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import fugashi
+
+from bot.conversation import Inbound, PersonState, load_context, respond
+from intents.dataset import DEV_FILE, HOLDOUT_FILE, TRAIN_FILE, load_examples
+
+Echo = Callable[[str], None]
+ROUNDS = 3
+COLD_RUNS = 5
+
+
+def _best_of(rounds: int, work: Callable[[], None]) -> float:
+    """The fastest of several runs, in seconds: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+# ``madoguchi classify`` as its console script runs it, reporting its own peak memory when it exits.
+# (A parent's RUSAGE_CHILDREN would count the parent's own memory at fork time, so the child reports.)
+_PROBE = """
+import atexit, resource, sys
+atexit.register(lambda: sys.stderr.write(f"\\nmaxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
+from bot.cli import main
+sys.argv = ["madoguchi", "classify"]
+main()
+"""
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    first_seconds: float  # with an empty cache, as on a fresh install
+    first_mb: float
+    warm_seconds: float  # median of the runs after it
+    warm_mb: float
+
+
+def _run_classify(env: dict[str, str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], input="母が倒れました\n", capture_output=True, text=True, check=True, env=env
+    )
+    seconds = time.perf_counter() - start
+    json.loads(done.stdout)  # it really answered
+    peak_kb = int(done.stderr.rsplit("maxrss_kb=", 1)[1].split()[0])
+    return seconds, peak_kb / 1024
+
+
+def _cold_start() -> ColdStart:
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        first = _run_classify(env)
+        warm = [_run_classify(env) for _ in range(COLD_RUNS)]
+    return ColdStart(first[0], first[1], statistics.median(t for t, _ in warm), max(m for _, m in warm))
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def run_bench(echo: Echo) -> None:
+    cold = _cold_start()  # first, while this process is small
+    texts = [e.text for path in (TRAIN_FILE, DEV_FILE, HOLDOUT_FILE) for e in load_examples(path)]
+    echo(f"messages: {len(texts)} (train, dev and holdout texts), best of {ROUNDS} rounds")
+    tagger = fugashi.Tagger()
+    ctx = load_context()
+    classifier = ctx.classifier
+    at = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+    def tokenise() -> None:
+        for text in texts:
+            [node.feature.lemma for node in tagger(text)]
+
+    def parse_only() -> None:
+        for text in texts:
+            tagger.parse(text)
+
+    def classify() -> None:
+        for text in texts:
+            classifier.classify(text)
+
+    def reply() -> None:
+        for text in texts:
+            respond(PersonState.new("nemuro"), Inbound(text, at), ctx)
+
+    classify()  # warm caches (the FAQ index is built on first use)
+    reply()
+    per = {
+        name: _best_of(ROUNDS, work) / len(texts) * 1e6
+        for name, work in (("parse", parse_only), ("tokenise", tokenise), ("classify", classify), ("reply", reply))
+    }
+    ratio = per["classify"] / per["tokenise"]
+    echo("")
+    echo(f"{'':34}{'us/msg':>10}{'msgs/s':>10}")
+    for name, label in (
+        ("parse", "fugashi parse only"),
+        ("tokenise", "fugashi tokenising + lemmas (floor)"),
+        ("classify", "classify"),
+        ("reply", "first reply (classify+FAQ+texts)"),
+    ):
+        echo(f"{label:34}{per[name]:>10.0f}{1e6 / per[name]:>10.0f}")
+    echo("")
+    echo(f"classify / floor            {ratio:5.1f}x   (goal <= 10x)   {_verdict(ratio <= 10)}")
+    echo(
+        f"cold start, warm cache      {cold.warm_seconds:5.2f} s   (goal < 1.5 s)  {_verdict(cold.warm_seconds < 1.5)}"
+    )
+    echo(f"cold start, first run       {cold.first_seconds:5.2f} s   (builds the lexicon cache)")
+    echo(f"peak RSS, warm cache        {cold.warm_mb:5.0f} MB  (goal < 200 MB) {_verdict(cold.warm_mb < 200)}")
+    echo(f"peak RSS, first run         {cold.first_mb:5.0f} MB  (goal < 200 MB) {_verdict(cold.first_mb < 200)}")
+    echo(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; RSS includes the dictionary's memory-mapped pages")
