@@ -130,7 +130,7 @@ def kb_eval(
 
     kb = load_knowledge()
     index = FaqIndex(kb.answers(region), Tokenizer())
-    sweep = sorted({round(0.30 + 0.05 * i, 2) for i in range(9)} | {THRESHOLD})
+    sweep = sorted({round(0.15 + 0.05 * i, 2) for i in range(8)} | {THRESHOLD})
     typer.echo(format_scores(score(index, load_queries(file or QUERIES_FILE), sweep), THRESHOLD))
 
 

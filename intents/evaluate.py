@@ -2,11 +2,12 @@
 
 Per intent: precision, recall and F1, counting each intent of a message as one
 binary decision (messages can carry several). Macro-F1 is their plain mean over
-the seven intents. Urgent recall is the share of urgent messages flagged urgent;
-the false-urgent rate is the share of non-urgent messages flagged urgent: the
-two numbers the domain brief says are measured. The confusion table counts, for
-each true intent (row), the messages whose prediction included each intent
-(column), so the diagonal is the hits and the rest shows what it was taken for.
+the intents that were labelled or predicted (all seven, on any real split).
+Urgent recall is the share of urgent messages flagged urgent; the false-urgent
+rate is the share of non-urgent messages flagged urgent: the two numbers the
+domain brief says are measured. The confusion table counts, for each true
+intent (row), the messages whose prediction included each intent (column), so
+the diagonal is the hits and the rest shows what it was taken for.
 """
 
 from __future__ import annotations
@@ -91,10 +92,13 @@ def score(examples: Sequence[Example], predictions: Sequence[Classification]) ->
         for example, predicted in zip(examples, predictions, strict=True)
         if set(example.intents) != set(predicted.intents) or example.urgent != predicted.urgent
     )
+    # An intent nobody labelled and nothing predicted has no F1 at all; it is left out of the mean.
+    predicted_any = {intent for p in predictions for intent in p.intents}
+    counted = [item for item in per_intent if item.support or item.intent in predicted_any]
     return Report(
         size=len(examples),
         per_intent=tuple(per_intent),
-        macro_f1=sum(item.f1 for item in per_intent) / len(per_intent),
+        macro_f1=sum(item.f1 for item in counted) / len(counted) if counted else 0.0,
         urgent_recall=_ratio(sum(urgent), len(urgent)),
         false_urgent_rate=_ratio(sum(calm), len(calm)),
         urgent_count=len(urgent),

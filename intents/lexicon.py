@@ -365,7 +365,7 @@ def load_lexicon_cached(directory: Path = LEXICON_DIR, cache_dir: Path | None = 
     path = cache_dir / f"lexicon-{_cache_key(directory)}.pickle"
     try:
         with path.open("rb") as handle:
-            compiled: CompiledLexicon = pickle.load(handle)  # noqa: S301 - our own cache file
+            compiled: CompiledLexicon = pickle.load(handle)
         compiled.tokenizer = Tokenizer(compiled.dialect)
         return compiled
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_PHONE = re.compile(r"^(#?\d{3,4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")
+_PHONE = re.compile(r"^(1\d{2}|#\d{4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")  # 119, #8008, 0153-73-3178
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 

@@ -115,7 +115,7 @@ class Texts:
     """The bot's words for every region of one knowledge base."""
 
     def __init__(self, spec: TextsFile, kb: KnowledgeBase) -> None:
-        missing = sorted(set(Say) - set(spec.messages))
+        missing = sorted(str(key) for key in set(Say) - set(spec.messages))
         unused = sorted(set(spec.messages) - set(Say))
         if missing or unused:
             raise TextsError(f"texts.yaml: messages missing {missing}, not used {unused}")

@@ -1,0 +1,107 @@
+"""The command line, run as a person or a script would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.chat import run_chat
+from bot.cli import app
+from bot.conversation import Context
+
+SCRIPT = Path(sys.executable).with_name("madoguchi")
+
+
+def madoguchi(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], input=stdin, capture_output=True, text=True, env=os.environ, timeout=120
+    )
+
+
+def test_classify_follows_the_contract() -> None:
+    done = madoguchi("classify", stdin='母が倒れました\n{"id": 7, "text": "電話番号は？"}\n\n')
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert set(first) >= {"intents", "scores", "urgent", "reply"}
+    assert first["intents"][0] == "caregiver_emergency" and first["urgent"] is True
+    assert "119" in first["reply"]
+    assert second["id"] == 7 and second["intents"] == ["faq"] and "0153-73-3178" in second["reply"]
+    assert all(0 <= v <= 1 for v in first["scores"].values())
+
+
+def test_classify_reports_bad_lines_in_place_and_fails() -> None:
+    done = madoguchi("classify", stdin='{broken\n{"text": 3}\n{"text": " "}\nこんにちは\n')
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1
+    assert [("error" in line) for line in lines] == [True, True, True, False]
+    assert "not valid JSON" in lines[0]["error"]
+
+
+def test_classify_refuses_an_unknown_region() -> None:
+    done = madoguchi("classify", "--region", "tokyo", stdin="こんにちは\n")
+    assert done.returncode != 0 and "no region 'tokyo'" in done.stderr
+
+
+def test_kb_check_passes_on_the_shipped_data() -> None:
+    done = madoguchi("kb", "check")
+    assert done.returncode == 0, done.stderr
+    assert "knowledge base OK" in done.stdout
+    assert "region nemuro (根室圏域)" in done.stdout
+    assert "warning: FAQ phone-number not offered here: shiroi has no {hub.phone}" in done.stdout
+
+
+def test_eval_prints_the_figures(tmp_path: Path) -> None:
+    data = tmp_path / "tiny.jsonl"
+    data.write_text(
+        '{"text": "しにたい", "intents": ["crisis"], "urgent": true}\n'
+        '{"text": "こんにちは", "intents": ["other"], "urgent": false}\n',
+        "utf-8",
+    )
+    result = CliRunner().invoke(app, ["eval", str(data), "--check"])
+    assert result.exit_code == 0, result.output
+    assert "urgent recall       1.000   (1/1" in result.output
+    assert "false-urgent rate   0.000   (0/1" in result.output
+
+
+def test_eval_check_fails_when_targets_are_missed(tmp_path: Path) -> None:
+    data = tmp_path / "wrong.jsonl"
+    data.write_text('{"text": "こんにちは", "intents": ["crisis"], "urgent": true}\n', "utf-8")
+    assert CliRunner().invoke(app, ["eval", str(data), "--check"]).exit_code == 1
+
+
+def test_eval_names_a_bad_file(tmp_path: Path) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "x", "intents": ["crisis"], "urgent": false}\n', "utf-8")
+    result = CliRunner().invoke(app, ["eval", str(data)])
+    assert result.exit_code != 0 and "bad.jsonl:1" in str(result.exception)
+
+
+def test_chat_talks_and_shows_what_happens_behind(ctx: Context) -> None:
+    said: list[str] = []
+    inputs = iter(["母が倒れて救急車で運ばれた。弟がひとり", "3"])
+
+    def read(_: str) -> str:
+        try:
+            return next(inputs)
+        except StopIteration:
+            raise EOFError from None
+
+    run_chat(ctx, "nemuro", read, said.append)
+    text = "\n".join(said)
+    assert "119" in text and "[coordinator PAGED NOW" in text
+    assert "[1] 根室市" in text  # buttons are numbered; "3" pressed 中標津町
+    assert "いま そばに だれか いますか？" in text
+
+
+@pytest.mark.parametrize("command", [["--help"], ["kb", "--help"]])
+def test_help_lists_the_commands(command: list[str]) -> None:
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0
+    for name in ("classify", "eval", "chat", "train", "bench") if command == ["--help"] else ("check", "eval"):
+        assert name in result.output

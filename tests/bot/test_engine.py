@@ -1,0 +1,201 @@
+"""Dialogues with the real engine, classifier and knowledge base: what a family at night,
+a young person and a supporter would live through."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.conversation import Context, Escalate, ForgetMe, OpenCase, Phase, RecordConsent, Slot, UpdateCase
+from tests.bot.dialogue import Dialogue
+
+
+def test_an_urgent_message_gets_the_number_first_and_pages_at_once(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("夜分にすみません。母が倒れて救急車で運ばれました。知的障がいの弟が家に一人です")
+    first = out.replies[0].text
+    assert "119" in first and "0153-73-3178" in first
+    assert first.index("119") < first.index("0153-73-3178")  # life first, then the hub
+    kinds = [type(e) for e in out.effects]
+    assert kinds == [OpenCase, Escalate]
+    escalate = d.effects_of(Escalate)[0]
+    assert isinstance(escalate, Escalate) and escalate.urgent and escalate.reasons
+    assert d.state.asking == Slot.TOWN and out.replies[-1].choices  # then a short intake, with buttons
+
+
+def test_the_urgent_intake_collects_what_a_coordinator_needs(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました。知的障がいの弟が家に一人です")
+    d.press("中標津町")
+    d.press("ひとり")
+    d.press("家族です")
+    assert d.state.phase == Phase.CONSENT  # asked before any health detail is kept
+    d.press("はい")
+    d.say("胃ろうがあります")
+    d.press("電話が ほしい")
+    d.say("090-1234-5678")
+    summary = d.effects_of(UpdateCase)[-1].summary  # type: ignore[union-attr]
+    answers = dict(summary.answers)
+    assert answers["町"] == "中標津町" and answers["そばにいる人"] == "ひとり" and answers["書いた人"] == "家族"
+    assert answers["医療的ケア・薬"] == "胃ろうがあります" and answers["電話番号"] == "09012345678"
+    assert summary.urgent and summary.consent is True and summary.opening
+    assert d.state.phase == Phase.IDLE
+    assert len(d.effects_of(Escalate)) == 1  # paged once, not again at the end
+
+
+def test_without_consent_health_details_are_not_asked_or_kept(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が入院して弟を見る人がいません")
+    d.press("スキップ")  # town
+    d.press("スキップ")  # others
+    d.press("スキップ")  # role
+    d.press("いいえ")  # consent
+    assert RecordConsent(False) in d.effects
+    assert d.state.asking == Slot.CONTACT  # the medical question was skipped
+    summary = d.effects_of(UpdateCase)[-1].summary  # type: ignore[union-attr]
+    assert "医療的ケア・薬" not in dict(summary.answers)
+    assert "記録への同意: なし（健康・障がいの情報は記録していません）" in summary.lines()
+
+
+def test_a_person_in_crisis_is_asked_who_is_with_them_first(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("しにたい")
+    assert "119" in out.text and "0120-279-338" in out.text
+    assert d.state.asking == Slot.OTHERS
+
+
+def test_an_urgent_message_is_never_swallowed_as_an_answer(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("体験入居してみたいです")
+    d.press("はい")
+    assert d.state.asking == Slot.ROLE
+    out = d.say("いま母が倒れました！弟がひとりです")
+    assert d.effects_of(Escalate) and d.effects_of(Escalate)[-1].urgent  # type: ignore[union-attr]
+    assert "119" in out.text
+
+
+def test_a_question_is_answered_from_the_knowledge_base(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("夜中でも電話つながる？")
+    assert "0153-73-3178" in out.text and not d.effects
+
+
+def test_a_question_it_cannot_answer_is_offered_to_a_person(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("障害年金っていくらもらえるの？")
+    if d.state.phase == Phase.OFFER_HUMAN:  # when the classifier reads it as a question
+        assert "担当の人に つなぎましょうか" in out.text
+        d.press("つないで ほしい")
+        escalate = d.effects_of(Escalate)[-1]
+        assert isinstance(escalate, Escalate) and not escalate.urgent
+    else:
+        assert out.replies[-1].choices  # still a next step
+
+
+def test_a_topic_is_explained_and_intake_offered(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("グループホームの体験入居をしてみたいです")
+    assert d.state.phase == Phase.OFFER_INTAKE and [c.label for c in out.replies[-1].choices] == ["はい", "いまは いい"]
+    d.press("いまは いい")
+    assert d.state.phase == Phase.IDLE and not d.effects_of(OpenCase)
+
+
+def test_the_normal_intake_asks_consent_before_what_happened_and_queues_the_case(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("アパートを探しています")
+    d.press("はい")
+    d.press("本人です")
+    d.press("別海町")
+    assert d.state.phase == Phase.CONSENT and d.state.asking == Slot.WHAT
+    d.press("はい")
+    d.say("来月までに部屋を出ないといけません")
+    out = d.press("このチャットで")
+    escalate = d.effects_of(Escalate)[-1]
+    assert isinstance(escalate, Escalate) and not escalate.urgent
+    assert "つぎの 平日" in out.text  # honest about when someone will answer
+
+
+def test_every_question_can_be_skipped_and_no_name_is_asked(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("借金のことで相談したいです")
+    d.press("はい")
+    while d.state.phase in (Phase.INTAKE, Phase.CONSENT):
+        labels = [c.label for c in d.outcomes[-1].replies[-1].choices]
+        d.press("スキップ" if "スキップ" in labels else "いいえ")
+    assert d.state.phase == Phase.IDLE
+    for outcome in d.outcomes:
+        assert "名前を" not in outcome.text and "お名前" not in outcome.text
+
+
+def test_the_person_can_stop_the_questions(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("アパートを探しています")
+    d.press("はい")
+    out = d.say("やめる")
+    assert d.state.phase == Phase.IDLE and "担当の人に 伝えます" in out.text
+
+
+def test_forget_me_asks_once_then_forgets(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れました")
+    d.say("データを消して")
+    assert d.state.phase == Phase.CONFIRM_FORGET
+    d.press("消す")
+    assert ForgetMe() in d.effects
+    assert d.state.case_open is False and d.state.facts.opening is None
+
+
+def test_forget_me_can_be_cancelled(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("記録を消してください")
+    out = d.press("やめる")
+    assert ForgetMe() not in d.effects and "消さずに" in out.text
+
+
+def test_small_talk_gets_a_greeting_and_a_menu(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("こんにちは")
+    assert len(out.replies[-1].choices) == 4 and not d.effects
+    d.press("住まいを さがしたい")
+    assert d.state.phase == Phase.OFFER_INTAKE
+
+
+def test_a_region_without_a_confirmed_phone_still_gives_national_numbers(ctx: Context) -> None:
+    d = Dialogue(ctx, region="shiroi")
+    out = d.say("母が倒れて救急車で運ばれた。弟がひとり")
+    assert "119" in out.text
+    assert "に 電話してください。" not in out.text  # the call-this line went with the missing number
+    assert "{" not in out.text and "None" not in out.text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "こんにちは",
+        "しにたい",
+        "電話番号は？",
+        "体験入居したい",
+        "借金がやばい",
+        "今夜寝るところがない",
+        "???",
+        "テスト",
+    ],
+)
+def test_no_reply_is_a_dead_end(ctx: Context, message: str) -> None:
+    d = Dialogue(ctx)
+    out = d.say(message)
+    last = out.replies[-1]
+    assert last.choices or re.search(r"(書いて|ください|へ。|聞きたい|ですか|ますか)", last.text), last.text
+
+
+def test_quick_reply_labels_fit_the_platforms(ctx: Context) -> None:
+    texts = ctx.texts
+    labels = [
+        c.label
+        for name in ("menu", "role", "others", "medical", "contact", "yes_no", "offer", "human", "forget")
+        for c in texts.choices(name)
+    ]
+    labels += ctx.kb.region("nemuro").towns
+    assert all(len(label) <= 20 for label in labels)  # LINE quick reply labels: 20 characters
+    assert all(len(c.value.encode()) <= 64 for name in ("menu", "role") for c in texts.choices(name))  # Telegram

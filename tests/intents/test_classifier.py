@@ -1,0 +1,89 @@
+"""The classifier's decisions and their guarantees, on the domain brief's own examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intents import Classifier, Intent
+from intents.model import LinearModel
+
+DECISIONS = [
+    ("母が入院予定だが介護者がいなくて困っている", Intent.CAREGIVER_EMERGENCY, True),
+    (
+        "夜分にすみません。母が倒れて救急車で運ばれました。知的障がいの弟が家に一人です",
+        Intent.CAREGIVER_EMERGENCY,
+        True,
+    ),
+    ("もう死にたい", Intent.CRISIS, True),
+    ("彼氏に殴られた。家に帰りたくない", Intent.DEBT_OR_ABUSE, True),
+    ("自己破産ってどうやるの？", Intent.DEBT_OR_ABUSE, False),
+    ("グループホームの体験入居をしてみたいです", Intent.TRIAL_STAY, False),
+    ("障がいがあってアパートの入居を断られました。部屋を探しています", Intent.HOUSING_SEARCH, False),
+    ("家を追い出されて今夜寝るところがありません", Intent.HOUSING_SEARCH, True),
+    ("相談の受付は何時までですか？", Intent.FAQ, False),
+    ("こんにちは", Intent.OTHER, False),
+    ("大学の体験入学に行ってきました", Intent.OTHER, False),
+    ("虐待のニュースを見て心配になりました", Intent.OTHER, False),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "urgent"), DECISIONS)
+def test_it_decides(classifier: Classifier, text: str, intent: Intent, urgent: bool) -> None:
+    result = classifier.classify(text)
+    assert intent in result.intents, result.to_json()
+    assert result.urgent is urgent, result.to_json()
+
+
+def test_an_urgent_decision_says_why(classifier: Classifier) -> None:
+    result = classifier.classify("しにたい")
+    assert result.urgent
+    assert any(reason.startswith("rule suicidal_words") for reason in result.urgent_because)
+    assert any("suicidal_words" in item.describe() for item in result.evidence)
+
+
+def test_a_set_aside_cue_is_shown_with_its_reason(classifier: Classifier) -> None:
+    result = classifier.classify("虐待はされていません")
+    assert "rule violence_or_abuse: 虐待 (set aside: negated)" in [e.describe() for e in result.evidence]
+
+
+def test_the_model_cannot_take_away_what_a_rule_found(classifier: Classifier) -> None:
+    # A model that has learnt nothing but "never crisis, never urgent": the rule still decides.
+    hostile = LinearModel(
+        labels=classifier.model.labels,
+        intercepts=tuple(-20.0 for _ in classifier.model.labels),
+        weights={},
+        thresholds=classifier.model.thresholds,
+    )
+    result = Classifier(classifier.lexicon, hostile, classifier.tokenizer).classify("しにたい")
+    assert result.urgent and Intent.CRISIS in result.intents
+
+
+def test_other_is_never_combined(classifier: Classifier) -> None:
+    for text in ("こんにちは", "ありがとう", "体験入居したい。こんにちは"):
+        intents = classifier.classify(text).intents
+        assert Intent.OTHER not in intents or intents == (Intent.OTHER,)
+
+
+def test_crisis_and_caregiver_emergency_are_always_urgent(classifier: Classifier) -> None:
+    for text, *_ in DECISIONS:
+        result = classifier.classify(text)
+        if {Intent.CRISIS, Intent.CAREGIVER_EMERGENCY} & set(result.intents):
+            assert result.urgent
+
+
+def test_the_json_form_is_plain_data(classifier: Classifier) -> None:
+    data = json.loads(json.dumps(classifier.classify("母が倒れた").to_json(), ensure_ascii=False))
+    assert set(data) == {"intents", "scores", "urgent", "urgent_because", "evidence"}
+    assert set(data["scores"]) >= {str(i) for i in Intent}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gets_a_decision(classifier: Classifier, text: str) -> None:
+    result = classifier.classify(text)
+    assert result.intents
+    assert all(0.0 <= score <= 1.0 for score in result.scores.values())
