@@ -21,6 +21,7 @@ How a message is handled, in order:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.conversation import intake
@@ -53,7 +54,7 @@ MENU_TOPICS = {"menu:trial": Intent.TRIAL_STAY, "menu:housing": Intent.HOUSING_S
 class Outcome:
     state: PersonState
     replies: tuple[Reply, ...]
-    effects: tuple[object, ...] = ()
+    effects: tuple[Effect, ...] = ()
 
     @property
     def text(self) -> str:
@@ -111,7 +112,7 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         return turn.done()
 
     reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None
-    if reading is not None and reading.urgent:
+    if reading is not None and _is_news(turn.state, reading):
         return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
 
     if turn.state.phase == Phase.CONSENT:
@@ -121,11 +122,11 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     elif turn.state.phase == Phase.OFFER_INTAKE:
         answer = _yes_no(inbound, texts, "offer")
         if answer is not None:
-            return _offer_answered(turn, answer)
+            return _offer_answered(turn, answer, _take_details)
     elif turn.state.phase == Phase.OFFER_HUMAN:
         answer = _yes_no(inbound, texts, "human")
         if answer is not None:
-            return _human_answered(turn, answer)
+            return _offer_answered(turn, answer, _call_a_person)
     elif turn.state.phase == Phase.INTAKE and turn.state.asking is not None:
         return _intake_answer(turn, inbound, reading)
     turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
@@ -174,7 +175,7 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
         turn.say(Say.THANKS)
         return turn.done()
     if turn.state.case_open:
-        _update(turn, inbound.text)
+        _update(turn)
         turn.say(Say.NOTED)
         return turn.done()
     turn.say(Say.GREETING, texts.choices("menu"))
@@ -191,11 +192,24 @@ def _offer_topic(turn: _Turn, topic: Intent, text: str, reading: Classification 
     intents = tuple(reading.intents) if reading is not None else (topic,)
     turn.state = replace(turn.state, facts=_merge(turn.state.facts, intents, (), (), text))
     if turn.state.case_open and not intake.pending(turn.state, turn.ctx.towns(region)):
-        _update(turn, text)
+        _update(turn)
         turn.say(Say.NOTED)
         return
     turn.state = replace(turn.state, phase=Phase.OFFER_INTAKE)
     turn.say(Say.OFFER_INTAKE, turn.ctx.texts.choices("offer"))
+
+
+def _is_news(state: PersonState, reading: Classification) -> bool:
+    """Urgent, and new: the first urgent message, or an urgent intent the case did not have yet.
+
+    Once a case is urgent, "ひとりです" or "まだ来ない" answer or add to it; paging again for them
+    would only bury the coordinator. A crisis on top of a carer's collapse is news.
+    """
+    if not reading.urgent:
+        return False
+    if not state.facts.urgent:
+        return True
+    return bool(set(map(str, reading.intents)) - set(state.facts.intents) - {Intent.FAQ, Intent.OTHER})
 
 
 def _urgent(turn: _Turn, reading: Classification, text: str) -> Outcome:
@@ -255,7 +269,7 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
         turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
         turn.say(Say.STOP_INTAKE)
         if turn.state.escalated:
-            _update(turn, None)
+            _update(turn)
         else:
             _escalate(turn, ("本人が途中で終了",), None)
         return turn.done()
@@ -274,7 +288,7 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     state = turn.state
     new_intake = state.intake.with_skip(slot) if answer is None else state.intake.with_answer(slot, answer)
     turn.state = replace(state, intake=new_intake)
-    _update(turn, inbound.text)
+    _update(turn)
     _continue_intake(turn)
     return turn.done()
 
@@ -290,29 +304,29 @@ def _consented(turn: _Turn, granted: bool) -> Outcome:
     turn.state = replace(turn.state, consent=granted)
     turn.effects.append(RecordConsent(granted))
     turn.say(Say.CONSENT_YES if granted else Say.CONSENT_NO)
-    _update(turn, None)
+    _update(turn)
     _continue_intake(turn)
     return turn.done()
 
 
-def _offer_answered(turn: _Turn, accepted: bool) -> Outcome:
+def _offer_answered(turn: _Turn, accepted: bool, then: Callable[[_Turn], None]) -> Outcome:
+    """An offer answered: "no" ends kindly (the person can write again any time), "yes" does ``then``."""
     turn.state = replace(turn.state, phase=Phase.IDLE)
-    if not accepted:
+    if accepted:
+        then(turn)
+    else:
         turn.say(Say.OFFER_DECLINED)
-        return turn.done()
+    return turn.done()
+
+
+def _take_details(turn: _Turn) -> None:
     _open(turn)
     _start_intake(turn)
-    return turn.done()
 
 
-def _human_answered(turn: _Turn, accepted: bool) -> Outcome:
-    turn.state = replace(turn.state, phase=Phase.IDLE)
-    if not accepted:
-        turn.say(Say.OFFER_DECLINED)
-        return turn.done()
+def _call_a_person(turn: _Turn) -> None:
     _escalate(turn, ("質問に答えられず、担当者を希望",), None)
     turn.say(Say.HUMAN)
-    return turn.done()
 
 
 def _confirm_forget(turn: _Turn, inbound: Inbound) -> Outcome:
@@ -338,7 +352,7 @@ def _open(turn: _Turn) -> None:
         turn.effects.append(OpenCase(summarize(turn.state)))
 
 
-def _update(turn: _Turn, text: str | None) -> None:
+def _update(turn: _Turn) -> None:
     if turn.state.case_open:
         turn.effects.append(UpdateCase(summarize(turn.state)))
 

@@ -199,3 +199,21 @@ def test_quick_reply_labels_fit_the_platforms(ctx: Context) -> None:
     labels += ctx.kb.region("nemuro").towns
     assert all(len(label) <= 20 for label in labels)  # LINE quick reply labels: 20 characters
     assert all(len(c.value.encode()) <= 64 for name in ("menu", "role") for c in texts.choices(name))  # Telegram
+
+
+def test_an_urgent_case_is_paged_once_and_answers_are_kept(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました。弟がひとりです")
+    d.press("中標津町")
+    d.say("弟ひとりです。母は救急車で運ばれました")  # urgent-sounding, but the answer to "who is there?"
+    assert len(d.effects_of(Escalate)) == 1
+    summary = d.effects_of(UpdateCase)[-1].summary  # type: ignore[union-attr]
+    assert dict(summary.answers)["そばにいる人"].startswith("弟ひとり")
+
+
+def test_new_urgent_news_pages_again(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました。弟がひとりです")
+    out = d.say("もう死にたい")
+    escalations = d.effects_of(Escalate)
+    assert len(escalations) == 2 and "0120-279-338" in out.text
