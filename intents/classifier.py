@@ -30,6 +30,8 @@ from intents.normalize import normalize
 from intents.tokens import Tokenizer
 
 RULE_SCORE = 0.95
+#: The model's probability needed to call urgent what the rules explicitly set aside.
+CONTESTED = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +109,18 @@ def analyse_text(text: str, lexicon: CompiledLexicon, tokenizer: Tokenizer) -> A
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
-    """What the rules alone decided: the intents they force and why the message is urgent."""
+    """What the rules alone decided: the intents they force, why the message is urgent, and the
+    intents whose urgent cues they found but set aside (negated, reported, past...)."""
 
     forced: frozenset[Intent]
     urgent_because: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    set_aside: frozenset[Intent] = frozenset()
 
 
 def rule_verdict(analysis: Analysis) -> RuleVerdict:
     forced: set[Intent] = set()
+    set_aside: set[Intent] = set()
     urgent_because: list[str] = []
     evidence: list[Evidence] = []
     for hit in analysis.hits:
@@ -124,7 +129,9 @@ def rule_verdict(analysis: Analysis) -> RuleVerdict:
         if hit.active and hit.rule.urgent:
             forced.add(hit.rule.intent)
             urgent_because.append(f"rule {detail}")
-    return RuleVerdict(frozenset(forced), tuple(urgent_because), tuple(evidence))
+        elif hit.rule.urgent:
+            set_aside.add(hit.rule.intent)
+    return RuleVerdict(frozenset(forced), tuple(urgent_because), tuple(evidence), frozenset(set_aside - forced))
 
 
 def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dict[str, float]) -> Classification:
@@ -137,7 +144,12 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
         probability = probabilities.get(intent, 0.0)
         forced = intent in rules.forced
         scores[intent] = max(probability, RULE_SCORE) if forced else probability
-        if forced or probability >= thresholds.get(intent, 0.5):
+        threshold = thresholds.get(intent, 0.5)
+        if intent in rules.set_aside and intent in ALWAYS_URGENT:
+            # The rules saw the cue and set it aside on purpose (ドラマで…, 死にたいとかじゃない): the model
+            # alone overrules that only when it is very sure.
+            threshold = max(threshold, CONTESTED)
+        if forced or probability >= threshold:
             on.append(intent)
             if not forced and intent != Intent.OTHER:
                 evidence.append(Evidence("model", intent, "", probability))
@@ -149,7 +161,8 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
             urgent_because.append(f"model {intent} {scores[intent]:.2f}")
     urgent_probability = probabilities.get(URGENT, 0.0)
     scores[URGENT] = urgent_probability
-    if urgent_probability >= thresholds.get(URGENT, 0.5) and Intent.OTHER not in intents:
+    urgent_threshold = max(thresholds.get(URGENT, 0.5), CONTESTED) if rules.set_aside else thresholds.get(URGENT, 0.5)
+    if urgent_probability >= urgent_threshold and Intent.OTHER not in intents:
         urgent_because.append(f"model urgent {urgent_probability:.2f}")
     return Classification(
         intents=tuple(intents),

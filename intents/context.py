@@ -110,7 +110,7 @@ def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec, *, desire
             return None  # 帰りたくない (do not want to) is not 帰れない (cannot)
         if token.pos == "助詞" and token.pos2 == "接続助詞" and token.lemma in breaks:
             return None
-        if token.lemma in negators and token.pos in {"助動詞", "形容詞", "接尾辞"}:
+        if token.lemma in negators and (token.pos in {"助動詞", "形容詞", "接尾辞"} or token.lemma == "無し"):
             return None if cancelled(tokens, at, spec) else at
         if token.is_content and token.lemma not in light and token.pos2 != "数詞":
             return None

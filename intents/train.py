@@ -38,7 +38,7 @@ SEED = 20261122
 ALARM_BUDGET = 0.02
 #: No model-only urgency below this probability, however the cross-validation looks: a threshold of
 #: 0.1 fits the folds and then pages the coordinator for "どうも".
-URGENCY_FLOOR = 0.25
+URGENCY_FLOOR = 0.4
 PRUNE_BELOW = 0.02  # measured: half the features, the same dev and holdout scores
 
 
