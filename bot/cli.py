@@ -118,20 +118,22 @@ def kb_check() -> None:
 @kb_app.command("eval")
 def kb_eval(
     file: Annotated[
-        Path | None, typer.Argument(help="queries JSONL (default knowledge/data/eval/faq_queries.jsonl)")
+        Path | None, typer.Argument(help="a queries JSONL (default: the tuning set and the held-out set)")
     ] = None,
     region: Annotated[str, typer.Option(help="region whose FAQ is searched")] = "nemuro",
 ) -> None:
     """Score FAQ retrieval: right, wrong and silent answers, and abstention on unanswerable questions."""
     from intents.tokens import Tokenizer
-    from knowledge.evaluate import QUERIES_FILE, format_scores, load_queries, score
+    from knowledge.evaluate import HELDOUT_FILE, QUERIES_FILE, format_scores, load_queries, score
     from knowledge.loader import load_knowledge
     from knowledge.retrieval import THRESHOLD, FaqIndex
 
     kb = load_knowledge()
     index = FaqIndex(kb.answers(region), Tokenizer())
     sweep = sorted({round(0.15 + 0.05 * i, 2) for i in range(8)} | {THRESHOLD})
-    typer.echo(format_scores(score(index, load_queries(file or QUERIES_FILE), sweep), THRESHOLD))
+    for path in [file] if file else [QUERIES_FILE, HELDOUT_FILE]:
+        typer.echo(f"{path.name}:")
+        typer.echo(format_scores(score(index, load_queries(path), sweep), THRESHOLD))
 
 
 @app.command()

@@ -60,10 +60,6 @@ class Classification:
     urgent_because: tuple[str, ...]
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
 
-    @property
-    def primary(self) -> Intent:
-        return self.intents[0]
-
     def to_json(self) -> dict[str, Any]:
         return {
             "intents": [str(intent) for intent in self.intents],

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from intents.normalize import VOWEL_OF
-from intents.tokens import Token, to_hiragana
+from intents.tokens import Token
 
 _FOLD = str.maketrans(
     {"ぢ": "じ", "づ": "ず", "を": "お", "ぁ": "あ", "ぃ": "い", "ぅ": "う", "ぇ": "え", "ぉ": "お", "ゎ": "わ"}
@@ -60,8 +60,3 @@ def squeeze(chars: Sequence[tuple[str, int]]) -> KanaKey:
 def key_of_tokens(tokens: Sequence[Token]) -> KanaKey:
     chars = [(char, index) for index, token in enumerate(tokens) for char in token.kana]
     return squeeze(chars)
-
-
-def key_of_text(text: str) -> str:
-    """The key of a plain kana string (used for lexicon phrases written in kana)."""
-    return squeeze([(char, 0) for char in to_hiragana(text)]).text

@@ -175,7 +175,6 @@ class CompiledLexicon:
     tokenizer: Tokenizer | None = None  # the one used to compile the phrases; messages use it too
     dialect: dict[str, str] = field(default_factory=dict)
     emoji: dict[str, str] = field(default_factory=dict)
-    term_names: frozenset[str] = frozenset()
 
     @property
     def tagger(self) -> Tokenizer:
@@ -306,7 +305,6 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
         tokenizer=tokenizer,
         dialect=dict(context.dialect),
         emoji=dict(context.emoji),
-        term_names=frozenset(terms),
     )
     negators = frozenset(context.negation.negators)
     for name, spec in terms.items():

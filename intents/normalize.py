@@ -38,7 +38,6 @@ for _vowel, _row in {
 _LONG_VOWEL_SPELLING = {"あ": "あ", "い": "い", "う": "う", "え": "い", "お": "う"}
 
 _LONG_MARKS = "ー〜~"
-_BREAKS = "。！？!?\n"
 _PICTOGRAPH_RANGES = (
     (0x1F000, 0x1FAFF),
     (0x2600, 0x27BF),
@@ -164,8 +163,3 @@ def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, messag
     text = re.sub(r"\n+", "\n", text).strip()
     text = re.sub(r"([^。！？!?、\n])\n", r"\1。", text).replace("\n", "")
     return _SPACES.sub(" ", text).strip()
-
-
-def is_break(char: str) -> bool:
-    """True for characters that end a sentence."""
-    return char in _BREAKS

@@ -95,6 +95,3 @@ class Tokenizer:
         lemma = alias if alias is not None else _clean_lemma(feature.lemma, surface)
         kana = feature.kana if feature.kana and feature.kana != "*" else surface
         return lemma, to_hiragana(kana), feature.pos1, feature.pos2 or "", feature.cForm or ""
-
-    def lemmas(self, text: str) -> list[str]:
-        return [token.lemma for token in self.tokenize(text)]
