@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import fugashi
 
 from bot.conversation import Inbound, PersonState, load_context, respond
-from intents.dataset import DEV_FILE, HOLDOUT_FILE, TRAIN_FILE, load_examples
+from intents.dataset import DEV_FILE, TRAIN_FILE, load_examples
 
 Echo = Callable[[str], None]
 ROUNDS = 3
@@ -87,8 +87,8 @@ def _verdict(ok: bool) -> str:
 
 def run_bench(echo: Echo) -> None:
     cold = _cold_start()  # first, while this process is small
-    texts = [e.text for path in (TRAIN_FILE, DEV_FILE, HOLDOUT_FILE) for e in load_examples(path)]
-    echo(f"messages: {len(texts)} (train, dev and holdout texts), best of {ROUNDS} rounds")
+    texts = [e.text for path in (TRAIN_FILE, DEV_FILE) for e in load_examples(path)]
+    echo(f"messages: {len(texts)} (the train and dev texts), best of {ROUNDS} rounds")
     tagger = fugashi.Tagger()
     ctx = load_context()
     classifier = ctx.classifier

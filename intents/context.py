@@ -166,7 +166,7 @@ def _conditional_after(tokens: Sequence[Token], end: int) -> bool:
     """虐待を見かけたら…, 入院することになったら: the cue sits inside an if-clause that follows it."""
     for at in range(end, min(len(tokens), end + 6)):
         token = tokens[at]
-        if _ends_sentence(token) or (token.pos == "名詞" and at > end) or token.pos == "補助記号":
+        if _ends_sentence(token) or (token.pos in {"名詞", "代名詞"} and at > end) or token.pos == "補助記号":
             return False
         if (token.lemma == "た" and token.cform.startswith("仮定形")) or (
             token.surface == "ば" and token.pos == "助詞"

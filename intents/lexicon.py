@@ -29,6 +29,7 @@ from intents.kana import key_of_tokens
 from intents.labels import Intent
 from intents.normalize import normalize
 from intents.tokens import Token, Tokenizer
+from intents.yamlfile import load_yaml_file
 
 LEXICON_DIR = Path(__file__).parent / "lexicon"
 
@@ -191,8 +192,7 @@ class CompiledLexicon:
 
 def _read_yaml(path: Path) -> object:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return load_yaml_file(path)
     except FileNotFoundError as exc:
         raise LexiconError(f"{path.name}: file not found") from exc
     except yaml.YAMLError as exc:

@@ -134,15 +134,20 @@ def romaji_to_kana(text: str) -> str:
     return _LATIN_WORD.sub(convert, text)
 
 
-def _katakana_sentence(text: str) -> bool:
-    """Japanese sentences typed in katakana (モウ ツカレタ。キエタイ), not a loanword (ドラマ, グループホーム)."""
+_KATAKANA_WORD = re.compile(r"[\u30a1-\u30fa\u30fc]+")
+
+
+def _katakana_only(text: str) -> bool:
     letters = [char for char in text if unicodedata.category(char).startswith("L")]
-    words = re.split(r"[\s。、.,!?]+", text.strip())
-    return (
-        len([word for word in words if word]) >= 2
-        and "ー" not in text
-        and all("\u30a0" <= char <= "\u30ff" for char in letters)
-    )
+    return bool(letters) and all("\u30a0" <= char <= "\u30ff" for char in letters)
+
+
+def katakana_to_hiragana(text: str) -> str:
+    """A message typed all in katakana (ハハ タオレタ, シニタイ): its Japanese words become hiragana.
+
+    Words with a long-vowel mark are loanwords (ショートステイ) and stay as they are.
+    """
+    return _KATAKANA_WORD.sub(lambda m: m.group(0) if "ー" in m.group(0) else jaconv.kata2hira(m.group(0)), text)
 
 
 def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, message: bool = True) -> str:
@@ -153,8 +158,8 @@ def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, messag
     """
     text = unicodedata.normalize("NFKC", text).lower()
     text = romaji_to_kana(text)
-    if message and _katakana_sentence(text):
-        text = jaconv.kata2hira(text)
+    if message and _katakana_only(text):
+        text = katakana_to_hiragana(text)
     text = replace_emoji(text, emoji_words or {})
     text = _RUN.sub(r"\1", text)
     text = _DOUBLE_MARK.sub(r"\1", text)

@@ -17,6 +17,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from intents.yamlfile import load_yaml_file
 from knowledge.errors import InvalidKnowledge, MissingFact, Problem, UnknownRegion
 from knowledge.render import check_placeholder, placeholders, render
 from knowledge.schema import (
@@ -95,7 +96,7 @@ class KnowledgeBase:
 def _read(path: Path, model: type[ModelT], problems: list[Problem], root: Path) -> ModelT | None:
     name = str(path.relative_to(root))
     try:
-        raw = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = load_yaml_file(path)
     except yaml.YAMLError as exc:
         problems.append(Problem(name, "file", f"not valid YAML: {exc}"))
         return None

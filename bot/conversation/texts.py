@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.conversation.model import Choice
+from intents.yamlfile import load_yaml_file
 from knowledge.errors import MissingFact
 from knowledge.loader import KnowledgeBase
 
@@ -127,12 +128,14 @@ class Texts:
     @classmethod
     def load(cls, kb: KnowledgeBase, path: Path = TEXTS_FILE) -> Texts:
         try:
-            raw = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            raw = load_yaml_file(path)
             return cls(TextsFile.model_validate(raw), kb)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = " -> ".join(str(part) for part in first["loc"])
             raise TextsError(f"{path.name}: [{where}] {first['msg']}") from exc
+        except yaml.YAMLError as exc:
+            raise TextsError(f"{path.name}: not valid YAML: {exc}") from exc
 
     def say(self, key: Say, region: str) -> str:
         """The message for ``region``; a line whose fact is unknown there is left out, never shown empty.

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from intents.dataset import DATA_DIR, DEV_FILE, HOLDOUT_FILE, TRAIN_FILE, load_examples
+from intents.dataset import DATA_DIR, TRAIN_FILE, load_examples
 from intents.errors import DatasetError
 from intents.labels import Intent
 
 
-@pytest.mark.parametrize("path", [TRAIN_FILE, DEV_FILE, HOLDOUT_FILE, DATA_DIR / "sealed.jsonl"])
+@pytest.mark.parametrize("path", sorted(DATA_DIR.glob("*.jsonl")))
 def test_each_split_loads_with_unique_ids(path: Path) -> None:
     examples = load_examples(path)
     ids = [example.id for example in examples]
@@ -29,7 +29,7 @@ def test_the_training_set_has_what_the_issue_asks_for() -> None:
     assert sum(e.urgent for e in examples) >= 100
 
 
-EVALUATION = ("dev.jsonl", "holdout.jsonl", "sealed.jsonl")
+EVALUATION = tuple(path.name for path in sorted(DATA_DIR.glob("*.jsonl")) if path != TRAIN_FILE)
 
 
 def test_no_training_message_is_evaluated_on() -> None:

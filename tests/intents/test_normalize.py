@@ -12,7 +12,7 @@ EMOJI = {"💊": "薬"}
 
 CASES = [
     ("ＯＤしちゃった", "odしちゃった"),  # full width to half width, lower case
-    ("ｼﾆﾀｲ", "シニタイ"),  # half-width katakana
+    ("ｼﾆﾀｲ", "しにたい"),  # half-width katakana; a message all in katakana is read as Japanese words
     ("にゅーいん", "にゅういん"),  # long-vowel mark spelled out inside a hiragana word
     ("たすけてー！！！", "たすけて!"),  # emphatic mark dropped, shouting cut
     ("グループホーム", "グループホーム"),  # katakana long vowels stay
@@ -24,7 +24,8 @@ CASES = [
     ("help me", "help me"),  # English stays
     ("DVです", "dvです"),  # an abbreviation stays
     ("モウ ツカレタ。キエタイ。", "もう つかれた。きえたい。"),  # a sentence typed in katakana
-    ("ドラマ", "ドラマ"),  # a loanword stays
+    ("ハハ タオレタ ショートステイ", "はは たおれた ショートステイ"),  # loanwords (long-vowel mark) stay
+    ("ドラマみたい", "ドラマみたい"),  # katakana inside ordinary writing stays
 ]
 
 
