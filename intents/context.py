@@ -112,7 +112,8 @@ def negation_at(tokens: Sequence[Token], end: int, spec: NegationSpec, *, desire
             return None
         if token.lemma in negators and (token.pos in {"助動詞", "形容詞", "接尾辞"} or token.lemma == "無し"):
             return None if cancelled(tokens, at, spec) else at
-        if token.is_content and token.lemma not in light and token.pos2 != "数詞":
+        coordinated = at > 0 and tokens[at - 1].lemma in _COORDINATORS  # 暴力や取り立ては…ない
+        if token.is_content and token.lemma not in light and token.pos2 != "数詞" and not coordinated:
             return None
     return None
 
@@ -140,6 +141,7 @@ def _is_past(picked: Sequence[TermMatch], sentences: Sentences, found: Mapping[s
     return _in_sentence(past, sentences, sentence) and not _in_sentence(present, sentences, sentence)
 
 
+_COORDINATORS = {"や", "とか", "・", "等", "など", "及び", "または", "と"}
 _MENTION_REACH = 3  # tokens after a cue in which 〜の相談 / 〜って何 / 〜防止 make it a topic, not an event
 
 
@@ -194,8 +196,13 @@ def modifiers_for(
     sentences: Sentences,
     found: Mapping[str, Sequence[TermMatch]],
     negation: NegationSpec,
+    later_in_message: bool = False,
 ) -> list[str]:
-    """The reasons a rule hit made of ``picked`` may not be meant."""
+    """The reasons a rule hit made of ``picked`` may not be meant.
+
+    ``later_in_message``: a date months ahead anywhere in the message (with nothing said about
+    tonight) makes the whole message a plan, not an emergency (来月出所します。帰る家がなく…).
+    """
     modifiers: list[str] = []
     if any(negated_after(tokens, match.last, negation) for match in picked):
         modifiers.append("negated")
@@ -217,7 +224,9 @@ def modifiers_for(
         or any(_conditional_after(tokens, match.last) for match in picked)
     ):
         modifiers.append("hypothetical")
-    if _in_sentence(found.get("future", ()), sentences, sentence):
+    if _in_sentence(found.get("future", ()), sentences, sentence) or (
+        later_in_message and found.get("future") and not found.get("right_now")
+    ):
         modifiers.append("future")
     if any(
         0 <= mention.first - match.last < _MENTION_REACH for match in picked for mention in found.get("mention", ())

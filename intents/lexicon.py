@@ -73,6 +73,7 @@ class RuleSpec(_Strict):
     all: list[str] = Field(min_length=1, description="term names; every one must match")
     scope: Literal["sentence", "message"] = "sentence"
     alone: bool = Field(default=False, description="only when the matches are the whole message (a bare しぬ)")
+    later_in_message: bool = Field(default=False, description="a date months ahead anywhere in the message sets it aside")
     unless: list[str] = Field(default_factory=list, description="terms that, overlapping a match, mean another sense")
     unless_in_sentence: list[str] = Field(default_factory=list)
     unless_in_message: list[str] = Field(default_factory=list)
@@ -152,6 +153,7 @@ class Rule:
     terms: tuple[str, ...]
     scope: str
     alone: bool
+    later_in_message: bool
     unless: tuple[str, ...]
     unless_in_sentence: tuple[str, ...]
     unless_in_message: tuple[str, ...]
@@ -226,19 +228,25 @@ def phrase_key(tokens: list[Token]) -> str | None:
     return key if len(key) >= MIN_KANA_KEY else None
 
 
+def _has_kanji(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
 def _compile_part(text: str, spec: TermSpec, tokenizer: Tokenizer, surface_only: bool) -> Part:
     norm = normalize(text, message=False)
     if surface_only:
         return Part((), norm, None)
     tokens = tokenizer.tokenize(norm)
-    key = phrase_key(tokens) if spec.kana else None
+    # Kana keys let a kanji phrase match text typed in kana (入院 ~ にゅーいん). A phrase already in kana
+    # is matched by its written form and lemmas; its key would only add collisions (もういいかな ~ にもいかない).
+    key = phrase_key(tokens) if spec.kana and _has_kanji(norm) else None
     lemmas = tuple(token.lemma for token in tokens)
     without_particles = [token for token in tokens if token.pos != "助詞"]
     content = sum(1 for token in without_particles if token.pos in _CONTENT_POS)
     if content < 2 or len(without_particles) == len(tokens):
         return Part(lemmas, norm.replace(" ", ""), key)
     loose = tuple(token.lemma for token in without_particles)
-    loose_key = phrase_key(without_particles) if spec.kana else None
+    loose_key = phrase_key(without_particles) if spec.kana and _has_kanji(norm) else None
     return Part(lemmas, norm.replace(" ", ""), key, loose, loose_key)
 
 
@@ -293,6 +301,7 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
                 terms=tuple(rule.all),
                 scope=rule.scope,
                 alone=rule.alone,
+                later_in_message=rule.later_in_message,
                 unless=tuple(rule.unless),
                 unless_in_sentence=tuple(rule.unless_in_sentence),
                 unless_in_message=tuple(rule.unless_in_message),

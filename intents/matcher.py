@@ -264,7 +264,7 @@ def _hit(
     found: dict[str, list[TermMatch]],
     lexicon: CompiledLexicon,
 ) -> RuleHit:
-    modifiers = set(modifiers_for(picked, tokens, sentences, found, lexicon.negation_spec))
+    modifiers = set(modifiers_for(picked, tokens, sentences, found, lexicon.negation_spec, rule.later_in_message))
     blockers = [m for term in rule.unless for m in found.get(term, [])]
     if any(_overlaps(blocker, match) for blocker in blockers for match in picked):
         modifiers.add("other_sense")

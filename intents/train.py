@@ -29,7 +29,7 @@ from intents.lexicon import LEXICON_DIR
 from intents.model import LinearModel, file_digest
 
 LABELS: tuple[str, ...] = (*INTENTS, URGENT)
-C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+C_GRID = (0.5, 1.0, 2.0)  # chosen within this range since training passed 1,600 messages; wider costs time
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
 FOLDS = 5
 SEED = 20261122
