@@ -54,11 +54,14 @@ def train(
         Path | None, typer.Option(help="where to write the model (default intents/model/model.json)")
     ] = None,
 ) -> None:
-    """Retrain the linear model (needs the 'train' extra: scikit-learn)."""
+    """Compile the lexicon and retrain the linear model (needs the 'train' extra: scikit-learn)."""
     from intents.dataset import TRAIN_FILE
+    from intents.lexicon import COMPILED_FILE, write_compiled_lexicon
     from intents.model import MODEL_FILE
     from intents.train import train as run_training
 
+    write_compiled_lexicon()
+    typer.echo(f"wrote {COMPILED_FILE}")
     model = run_training(data or TRAIN_FILE, log=typer.echo)
     model.save(out or MODEL_FILE)
     typer.echo(f"wrote {out or MODEL_FILE} ({len(model.weights)} features)")

@@ -23,7 +23,7 @@ from typing import Any
 
 from intents.features import extract
 from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent
-from intents.lexicon import LEXICON_DIR, CompiledLexicon, load_lexicon_cached
+from intents.lexicon import LEXICON_DIR, CompiledLexicon, load_compiled_lexicon
 from intents.matcher import Analysis, analyse
 from intents.model import MODEL_FILE, LinearModel, load_model
 from intents.normalize import normalize
@@ -94,7 +94,7 @@ class Classifier:
 
 def load_lexicon(lexicon_dir: Path = LEXICON_DIR) -> tuple[CompiledLexicon, Tokenizer]:
     """The compiled lexicon and the tokeniser it was compiled with (one dictionary in memory, not two)."""
-    lexicon = load_lexicon_cached(lexicon_dir)
+    lexicon = load_compiled_lexicon(lexicon_dir)
     return lexicon, lexicon.tagger
 
 

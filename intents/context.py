@@ -1,11 +1,21 @@
 """Context: is a matched cue meant, here and now, by the writer?
 
-Keyword matching is fooled by 虐待はされていません (negated), 去年母が入院した
-ときは (long past), もう退院しました (resolved), 虐待のニュースを見て (reported),
-もし私が倒れたら (hypothetical). Each function here answers one of those
-questions for one rule hit, from the tokens and the context terms the matcher
-already found; the words themselves are data (``lexicon/terms.yaml`` and
-``lexicon/context.yaml``).
+Keyword matching is fooled by many things; each becomes a *modifier* on a rule hit:
+
+* ``negated``: 虐待はされていません, 暴力や取り立てはありません (but not 虐待じゃないか,
+  死ぬしかない, 来てもらえないべか: questions, "only", requests);
+* ``past``: 去年母が入院したときは (a long-past time word in the cue's clause or sentence);
+* ``resolved``: もう退院しました, 今は落ち着いています (after the cue);
+* ``reported``: 虐待のニュースを見て, ドラマで (but not ドラマみたいな話だけど);
+* ``hypothetical``: もし私が倒れたら, 母が倒れたら, 虐待を見かけたら…どこに;
+* ``future``: 来年の春に入院予定 (in the sentence, or for rules that ask, anywhere in a
+  message that says nothing about tonight);
+* ``mention``: ODって何, 虐待の相談もできますか (a topic, not an event);
+* ``not_now``: 急ぎではありません, 弟は祖母が見ているので大丈夫.
+
+The matcher adds ``other_sense`` (死ぬほど, 体験入学). Each function here answers one
+question for one rule hit, from the tokens and the context terms the matcher already
+found; the words themselves are data (``lexicon/terms.yaml``, ``lexicon/context.yaml``).
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ itself tokenised to find its lemmas and its kana key.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -73,7 +73,7 @@ class RuleSpec(_Strict):
     all: list[str] = Field(min_length=1, description="term names; every one must match")
     scope: Literal["sentence", "message"] = "sentence"
     alone: bool = Field(default=False, description="only when the matches are the whole message (a bare しぬ)")
-    later_in_message: bool = Field(default=False, description="a date months ahead anywhere in the message sets it aside")
+    later_in_message: bool = Field(default=False, description="a date months ahead anywhere in the message: set aside")
     unless: list[str] = Field(default_factory=list, description="terms that, overlapping a match, mean another sense")
     unless_in_sentence: list[str] = Field(default_factory=list)
     unless_in_message: list[str] = Field(default_factory=list)
@@ -174,6 +174,7 @@ class CompiledLexicon:
     latin: list[Phrase] = field(default_factory=list)
     fuzzy: list[Phrase] = field(default_factory=list)
     fuzzy_keys: list[str] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)  # every phrase, in compile order
     negation: NegationSpec | None = None
     tokenizer: Tokenizer | None = None  # the one used to compile the phrases; messages use it too
     dialect: dict[str, str] = field(default_factory=dict)
@@ -320,72 +321,138 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
         compiled_phrases = [_compile_phrase(name, spec, text, tokenizer) for text in spec.phrases]
         twins = [twin for phrase in compiled_phrases if (twin := _negated_twin(phrase, negators)) is not None]
         for phrase in [*compiled_phrases, *twins]:
-            if phrase.latin is not None:
-                compiled.latin.append(phrase)
-                continue
-            if phrase.lemmas:
-                compiled.by_first_lemma[phrase.lemmas[0]].append(phrase)
-            if len(phrase.parts) == 1 and phrase.parts[0].loose:
-                compiled.by_first_loose[phrase.parts[0].loose[0]].append(phrase)
-            loose_key = phrase.parts[0].loose_key if len(phrase.parts) == 1 else None
-            if loose_key is not None and loose_key != phrase.key:
-                compiled.by_loose_key_prefix[loose_key[:2]].append(phrase)
-            if phrase.key is not None:
-                compiled.by_key_prefix[phrase.key[:2]].append(phrase)
-            if phrase.parts and len(phrase.parts[0].surface) >= 2:
-                compiled.by_surface_prefix[phrase.parts[0].surface[:2]].append(phrase)
-            if phrase.fuzzy and phrase.key is not None:
-                compiled.fuzzy.append(phrase)
-                compiled.fuzzy_keys.append(phrase.key)
+            _index(compiled, phrase)
     return compiled
 
 
-def _cache_key(directory: Path) -> str:
-    """Changes whenever a lexicon file, this module or the dictionary changes."""
+def _index(compiled: CompiledLexicon, phrase: Phrase) -> None:
+    """File one phrase under every lookup table that can find it."""
+    compiled.phrases.append(phrase)
+    if phrase.latin is not None:
+        compiled.latin.append(phrase)
+        return
+    if phrase.lemmas:
+        compiled.by_first_lemma[phrase.lemmas[0]].append(phrase)
+    if len(phrase.parts) == 1 and phrase.parts[0].loose:
+        compiled.by_first_loose[phrase.parts[0].loose[0]].append(phrase)
+    loose_key = phrase.parts[0].loose_key if len(phrase.parts) == 1 else None
+    if loose_key is not None and loose_key != phrase.key:
+        compiled.by_loose_key_prefix[loose_key[:2]].append(phrase)
+    if phrase.key is not None:
+        compiled.by_key_prefix[phrase.key[:2]].append(phrase)
+    if phrase.parts and len(phrase.parts[0].surface) >= 2:
+        compiled.by_surface_prefix[phrase.parts[0].surface[:2]].append(phrase)
+    if phrase.fuzzy and phrase.key is not None:
+        compiled.fuzzy.append(phrase)
+        compiled.fuzzy_keys.append(phrase.key)
+
+
+COMPILED_FILE = Path(__file__).parent / "model" / "lexicon.json"
+
+
+def lexicon_key(directory: Path = LEXICON_DIR) -> str:
+    """Changes whenever a lexicon file, the code that compiles it, or the dictionary changes."""
     import hashlib
     import importlib.metadata
 
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.yaml")):
         digest.update(path.name.encode() + path.read_bytes())
-    for module in (__file__, Path(__file__).with_name("tokens.py"), Path(__file__).with_name("normalize.py")):
-        digest.update(Path(module).read_bytes())
+    for module in ("lexicon.py", "tokens.py", "normalize.py", "kana.py"):
+        digest.update(Path(__file__).with_name(module).read_bytes())
     for package in ("unidic-lite", "fugashi", "jaconv"):
         digest.update(importlib.metadata.version(package).encode())
     return digest.hexdigest()[:24]
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "madoguchi"
+def _phrase_json(phrase: Phrase) -> dict[str, Any]:
+    return {
+        "term": phrase.term,
+        "text": phrase.text,
+        "parts": [dataclasses.asdict(part) for part in phrase.parts],
+        "negated": phrase.negated,
+        "fuzzy": phrase.fuzzy,
+        "latin": phrase.latin.pattern if phrase.latin is not None else None,
+    }
 
 
-def load_lexicon_cached(directory: Path = LEXICON_DIR, cache_dir: Path | None = None) -> CompiledLexicon:
-    """The compiled lexicon, from a cache keyed by the lexicon's content when one is there.
+def _phrase_from_json(raw: dict[str, Any]) -> Phrase:
+    parts = tuple(
+        Part(tuple(p["lemmas"]), p["surface"], p["key"], _tuple(p["loose"]), p["loose_key"]) for p in raw["parts"]
+    )
+    latin = re.compile(raw["latin"]) if raw["latin"] is not None else None
+    return Phrase(raw["term"], raw["text"], parts, raw["negated"], raw["fuzzy"], latin)
 
-    Compiling tokenises every phrase, which costs about 0.1 s and touches some 100 MB of the
-    dictionary's memory-mapped pages at every start; the cache makes ``madoguchi classify``
-    start lighter. A cache that cannot be read or written is simply not used.
-    """
-    import pickle
 
-    cache_dir = cache_dir or default_cache_dir()
-    path = cache_dir / f"lexicon-{_cache_key(directory)}.pickle"
-    try:
-        with path.open("rb") as handle:
-            compiled: CompiledLexicon = pickle.load(handle)
-        compiled.tokenizer = Tokenizer(compiled.dialect)
-        return compiled
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-        pass  # no cache yet, or one from an older layout: compile
-    compiled = compile_lexicon(directory)
-    tokenizer, compiled.tokenizer = compiled.tokenizer, None  # a tagger cannot be pickled
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump(compiled, handle)
-        temporary.replace(path)
-    except OSError:
-        pass  # a read-only home: run without the cache
-    compiled.tokenizer = tokenizer
+def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(value) if value is not None else None
+
+
+def lexicon_to_json(compiled: CompiledLexicon, key: str) -> dict[str, Any]:
+    """The compiled lexicon as plain data (``intents/model/lexicon.json``), to load without compiling."""
+    return {
+        "key": key,
+        "rules": [{**dataclasses.asdict(rule), "ignores": sorted(rule.ignores)} for rule in compiled.rules],
+        "phrases": [_phrase_json(p) for p in compiled.phrases],  # re-filed in this order, so lookups match
+        "negation": compiled.negation_spec.model_dump(),
+        "dialect": compiled.dialect,
+        "emoji": compiled.emoji,
+    }
+
+
+def lexicon_from_json(raw: dict[str, Any]) -> CompiledLexicon:
+    rules = [
+        Rule(
+            **{
+                **r,
+                "terms": tuple(r["terms"]),
+                "unless": tuple(r["unless"]),
+                "unless_in_sentence": tuple(r["unless_in_sentence"]),
+                "unless_in_message": tuple(r["unless_in_message"]),
+                "ignores": frozenset(r["ignores"]),
+            }
+        )
+        for r in raw["rules"]
+    ]
+    compiled = CompiledLexicon(
+        rules=rules,
+        negation=NegationSpec.model_validate(raw["negation"]),
+        dialect=dict(raw["dialect"]),
+        emoji=dict(raw["emoji"]),
+    )
+    for phrase in map(_phrase_from_json, raw["phrases"]):
+        _index(compiled, phrase)
     return compiled
+
+
+def load_compiled_lexicon(directory: Path = LEXICON_DIR, compiled_file: Path = COMPILED_FILE) -> CompiledLexicon:
+    """The compiled lexicon shipped in ``intents/model/lexicon.json`` when it matches the lexicon files.
+
+    Compiling tokenises every phrase: about 0.3 s and 100 MB of the dictionary's memory-mapped
+    pages at start-up. ``madoguchi train`` (``make model``) writes the compiled form beside the
+    model, and a test fails when it no longer matches, so nobody compiles at run time. A stale or
+    missing file falls back to compiling, with a warning.
+    """
+    import json
+    import logging
+
+    key = lexicon_key(directory)
+    try:
+        raw = json.loads(compiled_file.read_text("utf-8"))
+        if raw.get("key") == key:
+            compiled = lexicon_from_json(raw)
+            compiled.tokenizer = Tokenizer(compiled.dialect)
+            return compiled
+        logging.getLogger(__name__).warning("%s is stale; compiling the lexicon (run `make model`)", compiled_file.name)
+    except (OSError, ValueError, KeyError, TypeError):
+        logging.getLogger(__name__).warning("%s cannot be read; compiling the lexicon", compiled_file.name)
+    return compile_lexicon(directory)
+
+
+def write_compiled_lexicon(directory: Path = LEXICON_DIR, compiled_file: Path = COMPILED_FILE) -> None:
+    import json
+
+    compiled = compile_lexicon(directory)
+    data = lexicon_to_json(compiled, lexicon_key(directory))
+    compiled_file.parent.mkdir(parents=True, exist_ok=True)
+    compiled_file.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")

@@ -39,7 +39,7 @@ ALARM_BUDGET = 0.02
 #: No model-only urgency below this probability, however the cross-validation looks: a threshold of
 #: 0.1 fits the folds and then pages the coordinator for "どうも".
 URGENCY_FLOOR = 0.4
-PRUNE_BELOW = 0.02  # measured: half the features, the same dev and holdout scores
+PRUNE_BELOW = 0.03  # measured on dev: a fifth fewer features than at 0.02, the same scores; 0.04 starts to cost
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from intents.classifier import analyse_text
 from intents.errors import LexiconError
-from intents.lexicon import LEXICON_DIR, compile_lexicon, load_lexicon_cached
+from intents.lexicon import (
+    COMPILED_FILE,
+    LEXICON_DIR,
+    compile_lexicon,
+    lexicon_from_json,
+    lexicon_key,
+    load_compiled_lexicon,
+)
 
 
 def copy_lexicon(tmp_path: Path) -> Path:
@@ -55,18 +64,36 @@ def test_broken_yaml_is_reported_with_the_file_name(tmp_path: Path) -> None:
         compile_lexicon(lexicon)
 
 
-def test_the_cache_is_rebuilt_when_the_lexicon_changes(tmp_path: Path) -> None:
+def test_the_shipped_compiled_lexicon_is_current() -> None:
+    """Edit the lexicon (or the code that compiles it), then run `make model`: this says when that was forgotten."""
+    raw = json.loads(COMPILED_FILE.read_text("utf-8"))
+    assert raw["key"] == lexicon_key()
+
+
+def test_the_compiled_form_matches_like_a_fresh_compile(classifier) -> None:  # type: ignore[no-untyped-def]
+    fresh = compile_lexicon()
+    shipped = lexicon_from_json(json.loads(COMPILED_FILE.read_text("utf-8")))
+    shipped.tokenizer = fresh.tokenizer
+    for text in (
+        "母が倒れて救急車で運ばれた",
+        "死にたいとかじゃない",
+        "ODってなに",
+        "haha ga taoreta",
+        "泊まるとこない",
+    ):
+        analysed = [analyse_text(text, lexicon, fresh.tagger) for lexicon in (fresh, shipped)]
+        assert [(h.rule.id, h.active, h.modifiers) for h in analysed[0].hits] == [
+            (h.rule.id, h.active, h.modifiers) for h in analysed[1].hits
+        ]
+        assert analysed[0].matches == analysed[1].matches
+
+
+def test_a_stale_compiled_lexicon_is_not_used(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lexicon = copy_lexicon(tmp_path)
-    cache = tmp_path / "cache"
-    first = load_lexicon_cached(lexicon, cache)
-    assert len(list(cache.glob("lexicon-*.pickle"))) == 1
     terms = lexicon / "terms.yaml"
     terms.write_text(
         terms.read_text("utf-8").replace("phrases: [死にたい,", "phrases: [死にたい, 生きるのやめたい,", 1), "utf-8"
     )
-    second = load_lexicon_cached(lexicon, cache)
-    assert len(list(cache.glob("lexicon-*.pickle"))) == 2
-    assert "生きるのやめたい" not in {p.text for v in first.by_surface_prefix.values() for p in v}
-    assert "生きるのやめたい" in {p.text for v in second.by_surface_prefix.values() for p in v}
-    third = load_lexicon_cached(lexicon, cache)  # from the cache, with a working tokeniser
-    assert third.tagger.tokenize("母")[0].lemma == "母"
+    loaded = load_compiled_lexicon(lexicon)  # the shipped file is for the shipped lexicon: compile instead
+    assert "stale" in caplog.text
+    assert "生きるのやめたい" in {p.text for v in loaded.by_surface_prefix.values() for p in v}
