@@ -55,8 +55,8 @@ def train(
     ] = None,
 ) -> None:
     """Compile the lexicon and retrain the linear model (needs the 'train' extra: scikit-learn)."""
+    from intents.compiled import COMPILED_FILE, write_compiled_lexicon
     from intents.dataset import TRAIN_FILE
-    from intents.lexicon import COMPILED_FILE, write_compiled_lexicon
     from intents.model import MODEL_FILE
     from intents.train import train as run_training
 

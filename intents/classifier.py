@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intents.compiled import load_compiled_lexicon
 from intents.features import extract
 from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent
-from intents.lexicon import LEXICON_DIR, CompiledLexicon, load_compiled_lexicon
+from intents.lexicon import LEXICON_DIR, CompiledLexicon
 from intents.matcher import Analysis, analyse
 from intents.model import MODEL_FILE, LinearModel, load_model
 from intents.normalize import normalize

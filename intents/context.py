@@ -156,14 +156,28 @@ _MENTION_REACH = 3  # tokens after a cue in which 〜の相談 / 〜って何 / 
 
 
 def _conditional(tokens: Sequence[Token], end: int) -> bool:
-    """倒れたら, 死んだら, 入院すれば: the cue is a condition, not an event."""
+    """倒れたら, 死んだら, 入院すれば: the cue is a condition, not an event.
+
+    Unless the sentence goes on in the past: カード貸したら、残高なくなってた tells what happened.
+    """
     last = tokens[end - 1] if 0 < end <= len(tokens) else None
     following = tokens[end] if end < len(tokens) else None
-    if last is not None and last.cform.startswith("仮定形"):
-        return True
-    return following is not None and (
-        (following.lemma == "た" and following.cform.startswith("仮定形")) or following.surface == "ば"
+    conditional = (last is not None and last.cform.startswith("仮定形")) or (
+        following is not None
+        and ((following.lemma == "た" and following.cform.startswith("仮定形")) or following.surface == "ば")
     )
+    return conditional and not _ends_in_past(tokens, end)
+
+
+def _ends_in_past(tokens: Sequence[Token], start: int) -> bool:
+    """Does the sentence that goes on after ``start`` end in the past tense (…なくなってた)?"""
+    last_predicate = None
+    for token in tokens[start + 1 :]:
+        if _ends_sentence(token):
+            break
+        if token.pos in {"動詞", "形容詞", "助動詞"}:
+            last_predicate = token
+    return last_predicate is not None and last_predicate.lemma == "た" and not last_predicate.cform.startswith("仮定形")
 
 
 def _really_reported(tokens: Sequence[Token], match: TermMatch, negation: NegationSpec) -> bool:
@@ -220,7 +234,7 @@ def modifiers_for(
     sentence = sentences.of(picked[0].first)
     if _is_past(picked, sentences, found):
         modifiers.append("past")
-    start = min(match.first for match in picked)
+    start = picked[0].first  # after the event, not after the carer's name that may come first
     if any(
         match.first >= start and not negated_after(tokens, match.last, negation) for match in found.get("resolved", ())
     ):

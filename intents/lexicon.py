@@ -14,12 +14,11 @@ itself tokenised to find its lemmas and its kana key.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -216,6 +215,13 @@ def _parse(model: type[ModelT], path: Path) -> ModelT:
 
 _INFLECTING = {"動詞", "形容詞", "助動詞"}
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "副詞", "形状詞", "代名詞"}
+#: Particles casual writing drops without changing the meaning (が, を, に, は, も); か, の and
+#: sentence-final particles stay, since 死ぬかと思う is not 死のうと思う.
+_DROPPABLE = {"格助詞", "係助詞"}
+
+
+def droppable(token: Token) -> bool:
+    return token.pos == "助詞" and token.pos2 in _DROPPABLE
 
 
 def phrase_key(tokens: list[Token]) -> str | None:
@@ -242,7 +248,7 @@ def _compile_part(text: str, spec: TermSpec, tokenizer: Tokenizer, surface_only:
     # is matched by its written form and lemmas; its key would only add collisions (もういいかな ~ にもいかない).
     key = phrase_key(tokens) if spec.kana and _has_kanji(norm) else None
     lemmas = tuple(token.lemma for token in tokens)
-    without_particles = [token for token in tokens if token.pos != "助詞"]
+    without_particles = [token for token in tokens if not droppable(token)]
     content = sum(1 for token in without_particles if token.pos in _CONTENT_POS)
     if content < 2 or len(without_particles) == len(tokens):
         return Part(lemmas, norm.replace(" ", ""), key)
@@ -321,11 +327,11 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
         compiled_phrases = [_compile_phrase(name, spec, text, tokenizer) for text in spec.phrases]
         twins = [twin for phrase in compiled_phrases if (twin := _negated_twin(phrase, negators)) is not None]
         for phrase in [*compiled_phrases, *twins]:
-            _index(compiled, phrase)
+            index_phrase(compiled, phrase)
     return compiled
 
 
-def _index(compiled: CompiledLexicon, phrase: Phrase) -> None:
+def index_phrase(compiled: CompiledLexicon, phrase: Phrase) -> None:
     """File one phrase under every lookup table that can find it."""
     compiled.phrases.append(phrase)
     if phrase.latin is not None:
@@ -345,114 +351,3 @@ def _index(compiled: CompiledLexicon, phrase: Phrase) -> None:
     if phrase.fuzzy and phrase.key is not None:
         compiled.fuzzy.append(phrase)
         compiled.fuzzy_keys.append(phrase.key)
-
-
-COMPILED_FILE = Path(__file__).parent / "model" / "lexicon.json"
-
-
-def lexicon_key(directory: Path = LEXICON_DIR) -> str:
-    """Changes whenever a lexicon file, the code that compiles it, or the dictionary changes."""
-    import hashlib
-    import importlib.metadata
-
-    digest = hashlib.sha256()
-    for path in sorted(directory.glob("*.yaml")):
-        digest.update(path.name.encode() + path.read_bytes())
-    for module in ("lexicon.py", "tokens.py", "normalize.py", "kana.py"):
-        digest.update(Path(__file__).with_name(module).read_bytes())
-    for package in ("unidic-lite", "fugashi", "jaconv"):
-        digest.update(importlib.metadata.version(package).encode())
-    return digest.hexdigest()[:24]
-
-
-def _phrase_json(phrase: Phrase) -> dict[str, Any]:
-    return {
-        "term": phrase.term,
-        "text": phrase.text,
-        "parts": [dataclasses.asdict(part) for part in phrase.parts],
-        "negated": phrase.negated,
-        "fuzzy": phrase.fuzzy,
-        "latin": phrase.latin.pattern if phrase.latin is not None else None,
-    }
-
-
-def _phrase_from_json(raw: dict[str, Any]) -> Phrase:
-    parts = tuple(
-        Part(tuple(p["lemmas"]), p["surface"], p["key"], _tuple(p["loose"]), p["loose_key"]) for p in raw["parts"]
-    )
-    latin = re.compile(raw["latin"]) if raw["latin"] is not None else None
-    return Phrase(raw["term"], raw["text"], parts, raw["negated"], raw["fuzzy"], latin)
-
-
-def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
-    return tuple(value) if value is not None else None
-
-
-def lexicon_to_json(compiled: CompiledLexicon, key: str) -> dict[str, Any]:
-    """The compiled lexicon as plain data (``intents/model/lexicon.json``), to load without compiling."""
-    return {
-        "key": key,
-        "rules": [{**dataclasses.asdict(rule), "ignores": sorted(rule.ignores)} for rule in compiled.rules],
-        "phrases": [_phrase_json(p) for p in compiled.phrases],  # re-filed in this order, so lookups match
-        "negation": compiled.negation_spec.model_dump(),
-        "dialect": compiled.dialect,
-        "emoji": compiled.emoji,
-    }
-
-
-def lexicon_from_json(raw: dict[str, Any]) -> CompiledLexicon:
-    rules = [
-        Rule(
-            **{
-                **r,
-                "terms": tuple(r["terms"]),
-                "unless": tuple(r["unless"]),
-                "unless_in_sentence": tuple(r["unless_in_sentence"]),
-                "unless_in_message": tuple(r["unless_in_message"]),
-                "ignores": frozenset(r["ignores"]),
-            }
-        )
-        for r in raw["rules"]
-    ]
-    compiled = CompiledLexicon(
-        rules=rules,
-        negation=NegationSpec.model_validate(raw["negation"]),
-        dialect=dict(raw["dialect"]),
-        emoji=dict(raw["emoji"]),
-    )
-    for phrase in map(_phrase_from_json, raw["phrases"]):
-        _index(compiled, phrase)
-    return compiled
-
-
-def load_compiled_lexicon(directory: Path = LEXICON_DIR, compiled_file: Path = COMPILED_FILE) -> CompiledLexicon:
-    """The compiled lexicon shipped in ``intents/model/lexicon.json`` when it matches the lexicon files.
-
-    Compiling tokenises every phrase: about 0.3 s and 100 MB of the dictionary's memory-mapped
-    pages at start-up. ``madoguchi train`` (``make model``) writes the compiled form beside the
-    model, and a test fails when it no longer matches, so nobody compiles at run time. A stale or
-    missing file falls back to compiling, with a warning.
-    """
-    import json
-    import logging
-
-    key = lexicon_key(directory)
-    try:
-        raw = json.loads(compiled_file.read_text("utf-8"))
-        if raw.get("key") == key:
-            compiled = lexicon_from_json(raw)
-            compiled.tokenizer = Tokenizer(compiled.dialect)
-            return compiled
-        logging.getLogger(__name__).warning("%s is stale; compiling the lexicon (run `make model`)", compiled_file.name)
-    except (OSError, ValueError, KeyError, TypeError):
-        logging.getLogger(__name__).warning("%s cannot be read; compiling the lexicon", compiled_file.name)
-    return compile_lexicon(directory)
-
-
-def write_compiled_lexicon(directory: Path = LEXICON_DIR, compiled_file: Path = COMPILED_FILE) -> None:
-    import json
-
-    compiled = compile_lexicon(directory)
-    data = lexicon_to_json(compiled, lexicon_key(directory))
-    compiled_file.parent.mkdir(parents=True, exist_ok=True)
-    compiled_file.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from intents.context import Sentences, asks, modifiers_for, negation_at
 from intents.kana import KanaKey, key_of_tokens
-from intents.lexicon import MIN_FUZZY_KEY, CompiledLexicon, Phrase, Rule
+from intents.lexicon import MIN_FUZZY_KEY, CompiledLexicon, Phrase, Rule, droppable
 from intents.tokens import Token
 
 FUZZY_CUTOFF = 90.0
@@ -130,7 +130,7 @@ def _lemma_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found)
 
 def _loose_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found) -> None:
     """Lemma sequences with the particles left out on both sides (薬たくさん飲んだ)."""
-    kept = [i for i, token in enumerate(tokens) if token.pos != "助詞"]
+    kept = [i for i, token in enumerate(tokens) if not droppable(token)]
     lemmas = [tokens[i].lemma for i in kept]
     for index, lemma in enumerate(lemmas):
         for phrase in lexicon.by_first_loose.get(lemma, ()):

@@ -10,15 +10,9 @@ import pytest
 import yaml
 
 from intents.classifier import analyse_text
+from intents.compiled import COMPILED_FILE, lexicon_from_json, lexicon_key, load_compiled_lexicon
 from intents.errors import LexiconError
-from intents.lexicon import (
-    COMPILED_FILE,
-    LEXICON_DIR,
-    compile_lexicon,
-    lexicon_from_json,
-    lexicon_key,
-    load_compiled_lexicon,
-)
+from intents.lexicon import LEXICON_DIR, compile_lexicon
 
 
 def copy_lexicon(tmp_path: Path) -> Path:
