@@ -53,8 +53,9 @@ def run_classify(stdin: TextIO, stdout: TextIO, region: str | None) -> int:
             failures += 1
             stdout.write(json.dumps({"error": error}, ensure_ascii=False) + "\n")
             continue
-        reading = ctx.classifier.classify(text)
         outcome = respond(PersonState.new(region), Inbound(text, dt.datetime.now(dt.UTC)), ctx)
+        reading = outcome.reading
+        assert reading is not None  # a non-empty text is always read
         record = {
             **echo,
             "intents": [str(intent) for intent in reading.intents],

@@ -52,6 +52,14 @@ def content_lemmas(tokens: Sequence[Token]) -> frozenset[str]:
     return frozenset(t.lemma for t in tokens if t.is_content and t.lemma not in _STOP)
 
 
+def _nouns(tokens: Sequence[Token]) -> frozenset[str]:
+    return frozenset(t.lemma for t in tokens if t.pos == "名詞" and len(t.lemma) > 1)
+
+
+def _lemma_string(tokens: Sequence[Token]) -> str:
+    return " ".join(sorted(content_lemmas(tokens)))
+
+
 def char_grams(text: str) -> Counter[str]:
     """Character unigrams and bigrams of the normalised text, spaces removed."""
     flat = normalize(text).replace(" ", "")
@@ -84,13 +92,13 @@ class FaqIndex:
         self._vocabulary: list[frozenset[str]] = []  # per entry: every noun its questions and answer use
         for answer in self._answers:
             self._vocabulary.append(
-                frozenset().union(*(self._nouns(text) for text in (*answer.entry.questions, answer.text)))
+                frozenset().union(*(_nouns(self._tokens(text)) for text in (*answer.entry.questions, answer.text)))
             )
             grams: Counter[str] = Counter()
             variants = []
             for question in answer.entry.questions:
                 grams.update(char_grams(question))
-                variants.append((question, self._lemma_string(question)))
+                variants.append((question, _lemma_string(self._tokens(question))))
             grams.update(char_grams(answer.text))  # the answer counts as one more variant
             documents.append(grams)
             self._variants.append(variants)
@@ -104,13 +112,8 @@ class FaqIndex:
             for gram, weight in self._vector(document).items():
                 self._postings[gram].append((index, weight))
 
-    def _nouns(self, text: str) -> frozenset[str]:
-        return frozenset(
-            t.lemma for t in self._tokenizer.tokenize(normalize(text)) if t.pos == "名詞" and len(t.lemma) > 1
-        )
-
-    def _lemma_string(self, text: str) -> str:
-        return " ".join(sorted(content_lemmas(self._tokenizer.tokenize(normalize(text)))))
+    def _tokens(self, text: str) -> list[Token]:
+        return self._tokenizer.tokenize(normalize(text))
 
     def _vector(self, grams: Counter[str]) -> dict[str, float]:
         weights = {g: (1 + math.log(n)) * self._idf.get(g, self._unknown_idf) for g, n in grams.items() if n > 0}
@@ -124,8 +127,9 @@ class FaqIndex:
             for index, entry_weight in self._postings.get(gram, ()):
                 cosine[index] += weight * entry_weight
         ranked = sorted(cosine.items(), key=lambda item: item[1], reverse=True)[: max(limit, 5)]
-        lemmas = self._lemma_string(text)
-        nouns = self._nouns(text)
+        tokens = self._tokens(text)  # once: both the lemma overlap and the noun check read them
+        lemmas = _lemma_string(tokens)
+        nouns = _nouns(tokens)
         hits = []
         for index, score in ranked:
             overlap, variant = max(

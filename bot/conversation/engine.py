@@ -55,6 +55,7 @@ class Outcome:
     state: PersonState
     replies: tuple[Reply, ...]
     effects: tuple[Effect, ...] = ()
+    reading: Classification | None = None  # how the message was read, for callers to store or show
 
     @property
     def text(self) -> str:
@@ -89,6 +90,7 @@ class _Turn:
     ctx: Context
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    reading: Classification | None = None
 
     def say(self, key: Say, choices: tuple[Choice, ...] = ()) -> None:
         self.replies.append(Reply(self.ctx.texts.say(key, self.state.region), choices))
@@ -97,7 +99,7 @@ class _Turn:
         self.replies.append(Reply(text, choices))
 
     def done(self) -> Outcome:
-        return Outcome(self.state, tuple(self.replies), tuple(self.effects))
+        return Outcome(self.state, tuple(self.replies), tuple(self.effects), self.reading)
 
 
 def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
@@ -112,6 +114,7 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         return turn.done()
 
     reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None
+    turn.reading = reading
     if reading is not None and _is_news(turn.state, reading):
         return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
 
