@@ -145,6 +145,10 @@ class FaqIndex:
             hits.append(Hit(self._answers[index], confidence, variant))
         return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]
 
+    def answer(self, entry_id: str) -> Answer | None:
+        """The entry's answer as this region renders it, if the region has that entry."""
+        return next((answer for answer in self._answers if answer.id == entry_id), None)
+
     def best(self, text: str) -> Hit | None:
         """The answer, or None when no entry is close enough to be sure."""
         hits = self.search(text, limit=1)

@@ -141,7 +141,8 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
 
 def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
     texts, region = turn.ctx.texts, turn.state.region
-    menu = inbound.choice or next((c.value for c in texts.choices("menu") if c.label == inbound.text.strip()), None)
+    button = intake.picked(inbound, texts.choices("menu"))
+    menu = button.value if button is not None else None
     if menu == "menu:urgent":
         turn.say(Say.MENU_URGENT)
         return turn.done()
@@ -186,10 +187,10 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
 
 
 def _offer_topic(turn: _Turn, topic: Intent, text: str, reading: Classification | None = None) -> None:
-    kb, region = turn.ctx.kb, turn.state.region
+    region = turn.state.region
     turn.say(TOPIC_TEXT[topic])
     answer_id = turn.ctx.texts.spec.topic_answers.get(topic)
-    answer = next((a for a in kb.answers(region) if a.id == answer_id), None)
+    answer = turn.ctx.faq(region).answer(answer_id) if answer_id else None  # rendered once, with the index
     if answer is not None and not any(reply.text == answer.text for reply in turn.replies):
         turn.add(answer.text)
     intents = tuple(reading.intents) if reading is not None else (topic,)
@@ -285,7 +286,7 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
             _continue_intake(turn)
             return turn.done()
     skipped = chosen is None and texts.is_short_answer("skip", inbound.text)
-    answer = None if skipped else intake.read_answer(slot, inbound, options)
+    answer = None if skipped else intake.read_answer(slot, inbound, chosen)
     if slot == Slot.PHONE and answer is None and not skipped:
         turn.say(Say.PHONE_UNCLEAR)
     state = turn.state

@@ -73,9 +73,8 @@ def picked(inbound: Inbound, options: tuple[Choice, ...]) -> Choice | None:
     return next((option for option in options if fold(option.label) == typed), None)
 
 
-def read_answer(slot: Slot, inbound: Inbound, options: tuple[Choice, ...]) -> str | None:
-    """The answer to ``slot`` in plain words, or None when the person skipped it."""
-    chosen = picked(inbound, options)
+def read_answer(slot: Slot, inbound: Inbound, chosen: Choice | None) -> str | None:
+    """The answer to ``slot`` in plain words (``chosen``: the button pressed, if any), or None when skipped."""
     if chosen is not None:
         if chosen.value == "skip":
             return None
