@@ -1,59 +1,77 @@
-"""``madoguchi chat``: talk to the bot in the terminal, as a person would.
+"""``madoguchi chat``: talk to the bot in the terminal, as a person would, over the same engine and storage.
 
-Quick-reply buttons are shown numbered; typing the number presses the button.
-What the bot would do behind the scenes (open a case, page the coordinator, ask
-consent, forget) is shown in brackets, with the case summary a coordinator
-would read. Conversation state lives in memory for now: cases and the
-coordinator queue are stored by the storage layer of a later issue.
+Each run is a new person on the ``terminal`` channel. Quick-reply buttons are
+shown numbered; typing the number presses the button. Cases, pages and the
+coordinator queue are real (the same database as ``madoguchi serve``), so a
+coordinator's reply from the web shows up here after the next Enter.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
+import secrets
 from collections.abc import Callable
 
-from bot.conversation import Context, Escalate, Inbound, Outcome, PersonState, Reply, respond
-from bot.conversation.effects import AskConsent, ForgetMe, OpenCase, RecordConsent, UpdateCase
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.conversation import Choice, Inbound, Reply
+from bot.desk import Desk
+from bot.inbox import Arrival, deliver
+from bot.outgoing import shown_since
+from bot.senders import WebSender
+from bot.workers import Dispatcher
+from storage.models import Conversation, Direction, row_id
+from storage.types import utcnow
 
 Printer = Callable[[str], None]
+LATER = {Direction.COORDINATOR: "相談員", Direction.SYSTEM: "お知らせ"}
 
 
-def _show_reply(reply: Reply, echo: Printer) -> None:
-    echo("まどぐち> " + reply.text.replace("\n", "\n          "))
+def _show(reply: Reply, echo: Printer, who: str = "まどぐち") -> None:
+    pad = " " * (len(who) * 2 + 2)
+    echo(f"{who}> " + reply.text.replace("\n", "\n" + pad))
     if reply.choices:
-        echo("          " + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(reply.choices, start=1)))
+        echo(pad + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(reply.choices, start=1)))
 
 
-def _show_effects(outcome: Outcome, echo: Printer) -> None:
-    for effect in outcome.effects:
-        if isinstance(effect, Escalate):
-            how = "PAGED NOW" if effect.urgent else "queue"
-            echo(f"  [coordinator {how}: {'; '.join(effect.reasons) or 'intake done'}]")
-            for line in effect.summary.lines():
-                echo(f"  [  {line}]")
-        elif isinstance(effect, OpenCase):
-            echo("  [case opened]")
-        elif isinstance(effect, ForgetMe):
-            echo("  [this person's messages and personal fields deleted]")
-        elif isinstance(effect, RecordConsent):
-            echo(f"  [consent to keep health details: {'yes' if effect.granted else 'no'}]")
-        elif isinstance(effect, (AskConsent, UpdateCase)):
-            continue
-
-
-def _inbound(text: str, last: Reply | None) -> Inbound:
-    now = dt.datetime.now(dt.UTC)
-    if last is not None and text.isdigit() and 1 <= int(text) <= len(last.choices):
-        choice = last.choices[int(text) - 1]
+def _inbound(text: str, choices: tuple[Choice, ...]) -> Inbound:
+    now = utcnow()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        choice = choices[int(text) - 1]
         return Inbound(choice.label, now, choice.value)
     return Inbound(text, now)
 
 
-def run_chat(ctx: Context, region: str, read: Callable[[str], str], echo: Printer = print) -> None:
+class _Later:
+    """Messages that reach the person after their turn: notices and coordinators' replies."""
+
+    def __init__(self, engine: Engine, desk: Desk, address: str) -> None:
+        web = WebSender(engine)
+        self.dispatcher = Dispatcher(engine, {"terminal": web}, desk)
+        self.engine, self.address, self.cursor = engine, address, ""
+
+    def fetch(self) -> list[tuple[str, str]]:
+        asyncio.run(self.dispatcher.run_once())
+        with Session(self.engine) as session:
+            conversation = session.exec(
+                select(Conversation).where(Conversation.channel == "terminal", Conversation.address == self.address)
+            ).first()
+            if conversation is None:
+                return []
+            rows, self.cursor = shown_since(session, row_id(conversation), self.cursor)
+            return [(LATER[Direction(row.direction)], row.text or "") for row in rows if row.direction in LATER]
+
+
+def run_chat(desk: Desk, engine: Engine, read: Callable[[str], str], echo: Printer = print) -> None:
     """The loop; ``read`` is ``input`` in a terminal and a list in tests. Ends on EOF or Ctrl-C."""
-    state = PersonState.new(region)
-    echo(f"（{ctx.kb.region(region).name}・ためしの会話です。番号を打つとボタンを押せます。終わるときは Ctrl-D）")
-    last: Reply | None = None
+    address = "terminal-" + secrets.token_hex(6)
+    later = _Later(engine, desk, address)
+    region = desk.ctx.kb.region(desk.region).name
+    echo(
+        f"（{region}・ためしの会話です。番号を打つとボタンを押せます。Enter だけで新しい返事を見ます。終わりは Ctrl-D）"
+    )
+    choices: tuple[Choice, ...] = ()
     while True:
         try:
             text = read("あなた> ")
@@ -61,10 +79,16 @@ def run_chat(ctx: Context, region: str, read: Callable[[str], str], echo: Printe
             echo("")
             return
         if not text.strip():
+            for who, said in later.fetch():
+                _show(Reply(said), echo, who)
             continue
-        outcome = respond(state, _inbound(text.strip(), last), ctx)
-        state = outcome.state
-        for reply in outcome.replies:
-            _show_reply(reply, echo)
-        _show_effects(outcome, echo)
-        last = outcome.replies[-1] if outcome.replies else None
+        handled = deliver(engine, desk, Arrival("terminal", address, _inbound(text.strip(), choices)))
+        for reply in handled.replies:
+            _show(reply, echo)
+        if handled.paged:
+            echo(f"  [coordinator PAGED NOW: case #{handled.case_id}]")
+        elif handled.case_id is not None:
+            echo(f"  [case #{handled.case_id}]")
+        for who, said in later.fetch():
+            _show(Reply(said), echo, who)
+        choices = handled.replies[-1].choices if handled.replies else ()

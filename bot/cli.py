@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Madoguchi: the intake desk for community hubs.")
 kb_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The knowledge base.")
 app.add_typer(kb_app, name="kb")
+coordinator_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Coordinator accounts.")
+app.add_typer(coordinator_app, name="coordinator")
+rota_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The on-call rota (Asia/Tokyo times).")
+app.add_typer(rota_app, name="rota")
 
 
 @app.command()
@@ -71,13 +78,126 @@ def train(
 def chat(
     region: Annotated[str | None, typer.Option(help="knowledge-base region (default MADOGUCHI_REGION)")] = None,
 ) -> None:
-    """Talk to the bot in the terminal, as a person would."""
+    """Talk to the bot in the terminal, as a person would, over the same engine and storage."""
     from bot.chat import run_chat
     from bot.conversation import load_context
+    from bot.desk import Desk
     from bot.settings import Settings
+    from storage.db import make_engine, upgrade
 
-    ctx = load_context()
-    run_chat(ctx, region or Settings().region, input)
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    desk = Desk.build(load_context(), settings)
+    desk.region = region or desk.region
+    run_chat(desk, engine, input)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    demo: Annotated[bool, typer.Option(help="a demo coordinator on call around the clock; prints its login")] = False,
+    access_log: Annotated[bool, typer.Option(help="log every request line (paths only, never bodies)")] = False,
+) -> None:
+    """Run the web app (webhooks, web chat, coordinator pages) and the background workers in one process."""
+    import logging
+
+    import uvicorn
+
+    from bot.settings import Settings
+    from bot.web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    application = create_app(settings)
+    if demo:
+        from bot.demo import make_demo
+
+        login, password = make_demo(application.state.services.engine, settings.region)
+        typer.echo(f"demo coordinator: http://{host}:{port}/coordinator/  login {login!r}  password {password!r}")
+        typer.echo(f"web chat:         http://{host}:{port}/chat/")
+    uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")
+
+
+def _engine() -> Engine:
+    from bot.settings import Settings
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(Settings().database_url)
+    upgrade(engine)
+    return engine
+
+
+@coordinator_app.command("add")
+def coordinator_add(
+    login: Annotated[str, typer.Argument(help="login name")],
+    region: Annotated[list[str], typer.Option(help="a region they serve (repeat for several)")],
+    name: Annotated[str, typer.Option(help="name shown to colleagues")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="at least 10 characters")
+    ] = "",
+) -> None:
+    """Create a coordinator account (the password is stored as an argon2 hash)."""
+    from bot.web.auth import AccountError, add_coordinator
+    from storage.db import session_scope
+    from storage.types import utcnow
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            person = add_coordinator(session, login=login, name=name, password=password, regions=region, at=utcnow())
+    except AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"coordinator {person.login} (id {person.id}) serves {', '.join(person.regions)}")
+
+
+@coordinator_app.command("list")
+def coordinator_list() -> None:
+    """List coordinator accounts."""
+    from sqlmodel import Session, select
+
+    from storage.models import Coordinator
+
+    engine = _engine()
+    with Session(engine) as session:
+        for person in session.exec(select(Coordinator)).all():
+            state = "" if person.active else " (inactive)"
+            typer.echo(f"{person.id}\t{person.login}\t{person.name}\t{','.join(person.regions)}{state}")
+
+
+@rota_app.command("add")
+def rota_add(
+    login: Annotated[str, typer.Argument(help="the coordinator's login")],
+    region: Annotated[str, typer.Option(help="region of the rota")],
+    days: Annotated[str, typer.Option(help="weekdays the slot starts on, Monday=0: '01234' is Mon-Fri")] = "0123456",
+    start: Annotated[str, typer.Option("--from", help="HH:MM, Asia/Tokyo")] = "00:00",
+    end: Annotated[str, typer.Option("--to", help="HH:MM; earlier than --from runs past midnight")] = "24:00",
+    rank: Annotated[int, typer.Option(help="0 is called first, then 1, ...")] = 0,
+) -> None:
+    """Put a coordinator on call: for example --days 01234 --from 17:00 --to 09:00 for weekday nights."""
+    from bot.rota import RotaError, add_slot
+    from storage.db import session_scope
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            slot = add_slot(session, login=login, region=region, days=days, start=start, end=end, rank=rank)
+    except RotaError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"slot {slot.id}: {login} on call in {region}, days {days}, {start}-{end}, rank {rank}")
+
+
+@rota_app.command("show")
+def rota_show(region: Annotated[str, typer.Option(help="region of the rota")]) -> None:
+    """Print the rota of a region and who is on call now."""
+    from bot.rota import describe
+
+    engine = _engine()
+    for line in describe(engine, region):
+        typer.echo(line)
 
 
 @kb_app.command("check")

@@ -9,7 +9,7 @@ anywhere else.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,3 +24,15 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: SecretStr | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_base_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+
+    page_deadline_minutes: float = Field(default=5.0, gt=0, alias="MADOGUCHI_PAGE_DEADLINE_MINUTES")
+    retention_days: int = Field(default=365, ge=1, alias="MADOGUCHI_RETENTION_DAYS")
+    cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
+    session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError("MADOGUCHI_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        return url

@@ -61,6 +61,10 @@ class Say(StrEnum):
     NOTED = "noted"
     MENU_URGENT = "menu_urgent"
     MENU_FAQ = "menu_faq"
+    WAIT_PAGED = "wait_paged"
+    WAIT_STILL = "wait_still"
+    WAIT_NOBODY = "wait_nobody"
+    CLAIMED = "claimed"
 
 
 class _Strict(BaseModel):
@@ -137,11 +141,12 @@ class Texts:
         except yaml.YAMLError as exc:
             raise TextsError(f"{path.name}: not valid YAML: {exc}") from exc
 
-    def say(self, key: Say, region: str) -> str:
+    def say(self, key: Say, region: str, **values: str) -> str:
         """The message for ``region``; a line whose fact is unknown there is left out, never shown empty.
 
         An indented line belongs to the line above it ("…に 電話してください。" and the
-        number under it): if either cannot be filled, both are left out.
+        number under it): if either cannot be filled, both are left out. ``values``
+        fill plain ``{name}`` slots that are not facts (``{minutes}``).
         """
         cached = self._rendered.get((key, region))
         if cached is None:
@@ -152,6 +157,8 @@ class Texts:
                 except MissingFact:
                     continue
             cached = self._rendered[(key, region)] = "\n".join(line for line in lines if line)
+        for name, value in values.items():
+            cached = cached.replace("{" + name + "}", value)
         return cached
 
     def dropped_lines(self, region: str) -> list[tuple[str, str]]:

@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.chat import run_chat
 from bot.cli import app
-from bot.conversation import Context
+from bot.desk import Desk
+from storage.models import Case
 
 SCRIPT = Path(sys.executable).with_name("madoguchi")
 
@@ -82,7 +85,7 @@ def test_eval_names_a_bad_file(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "bad.jsonl:1" in str(result.exception)
 
 
-def test_chat_talks_and_shows_what_happens_behind(ctx: Context) -> None:
+def test_chat_talks_stores_the_case_and_pages(desk: Desk, engine: Engine) -> None:
     said: list[str] = []
     inputs = iter(["母が倒れて救急車で運ばれた。弟がひとり", "3"])
 
@@ -92,9 +95,12 @@ def test_chat_talks_and_shows_what_happens_behind(ctx: Context) -> None:
         except StopIteration:
             raise EOFError from None
 
-    run_chat(ctx, "nemuro", read, said.append)
+    run_chat(desk, engine, read, said.append)
     text = "\n".join(said)
-    assert "119" in text and "[coordinator PAGED NOW" in text
+    assert "119" in text and "[coordinator PAGED NOW: case #1]" in text
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+    assert case.urgent and case.town == "中標津町" and case.channel == "terminal"
     assert "[1] 根室市" in text  # buttons are numbered; "3" pressed 中標津町
     assert "いま そばに だれか いますか？" in text
 

@@ -14,7 +14,7 @@ from knowledge.loader import KnowledgeBase
 def test_every_message_renders_in_every_region(ctx: Context) -> None:
     for region in ctx.kb.regions:
         for key in Say:
-            text = ctx.texts.say(key, region)
+            text = ctx.texts.say(key, region, minutes="5")
             assert text and "{" not in text, (region, key)
 
 

@@ -1,0 +1,36 @@
+"""The desk: what every service behind the channels shares, built once by the app or the CLI.
+
+Plain data and objects, no I/O of its own: the engine's context (classifier,
+knowledge base, words), the default region, the paging deadline and the metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot.conversation import Context
+from bot.metrics import Metrics
+from bot.settings import Settings
+
+
+@dataclass
+class Desk:
+    ctx: Context
+    region: str = "nemuro"
+    page_deadline: dt.timedelta = dt.timedelta(minutes=5)
+    retention: dt.timedelta = dt.timedelta(days=365)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @classmethod
+    def build(cls, ctx: Context, settings: Settings) -> Desk:
+        return cls(
+            ctx=ctx,
+            region=settings.region,
+            page_deadline=dt.timedelta(minutes=settings.page_deadline_minutes),
+            retention=dt.timedelta(days=settings.retention_days),
+        )
+
+    @property
+    def deadline_minutes(self) -> str:
+        return f"{self.page_deadline.total_seconds() / 60:g}"

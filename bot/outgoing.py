@@ -1,0 +1,121 @@
+"""Messages to a person after the exchange they wrote in: stored first, then queued in the outbox.
+
+The bot's replies, honest-waiting notices and coordinators' replies all pass
+here, so each is a ``Message`` in the transcript and an ``Outbox`` row with a
+dedupe key; the dispatcher sends them through the person's own channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlmodel import Session, and_, col, or_, select
+
+from bot.conversation import Reply
+from storage import outbox
+from storage.models import Case, Conversation, Direction, Message, row_id
+
+
+def record_out(
+    session: Session,
+    conversation: Conversation,
+    case_id: int | None,
+    direction: Direction,
+    reply: Reply,
+    at: dt.datetime,
+    *,
+    delivered: bool,
+    coordinator_id: int | None = None,
+) -> Message:
+    message = Message(
+        conversation_id=row_id(conversation),
+        case_id=case_id,
+        direction=direction,
+        text=reply.text,
+        choices=[{"label": c.label, "value": c.value} for c in reply.choices],
+        coordinator_id=coordinator_id,
+        created_at=at,
+        delivered_at=at if delivered else None,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def queue_out(
+    session: Session,
+    channel: str,
+    address: str,
+    reply: Reply,
+    at: dt.datetime,
+    case_id: int | None,
+    message_id: int | None,
+    *,
+    kind: str,
+) -> None:
+    payload = {"text": reply.text, "choices": [{"label": c.label, "value": c.value} for c in reply.choices]}
+    dedupe = f"{kind}:{message_id}" if message_id is not None else None
+    outbox.enqueue(
+        session=session,
+        kind=kind,
+        channel=channel,
+        address=address,
+        payload=payload,
+        at=at,
+        dedupe_key=dedupe,
+        case_id=case_id,
+        message_id=message_id,
+    )
+
+
+def to_person(
+    session: Session,
+    case: Case,
+    reply: Reply,
+    at: dt.datetime,
+    *,
+    direction: Direction,
+    kind: str,
+    coordinator_id: int | None = None,
+) -> Message | None:
+    """Store a message for the case's person and queue it; None when the person was forgotten."""
+    if case.conversation_id is None:
+        return None
+    conversation = session.get(Conversation, case.conversation_id)
+    if conversation is None:
+        return None
+    message = record_out(
+        session, conversation, case.id, direction, reply, at, delivered=False, coordinator_id=coordinator_id
+    )
+    queue_out(session, conversation.channel, conversation.address, reply, at, case.id, row_id(message), kind=kind)
+    return message
+
+
+def _cursor(raw: str) -> tuple[dt.datetime, int] | None:
+    when, _, last = raw.partition("|")
+    try:
+        return dt.datetime.fromisoformat(when), int(last)
+    except ValueError:
+        return None
+
+
+def shown_since(session: Session, conversation_id: int, cursor: str) -> tuple[Sequence[Message], str]:
+    """Messages shown to the person after ``cursor`` (opaque), in the order they were shown, and the next cursor.
+
+    Ordered by delivery, not by id: a coordinator's reply stored earlier but
+    delivered later must still come after what the person already has.
+    """
+    query = select(Message).where(Message.conversation_id == conversation_id, col(Message.delivered_at).is_not(None))
+    since = _cursor(cursor)
+    if since is not None:
+        at, last = since
+        query = query.where(
+            or_(col(Message.delivered_at) > at, and_(col(Message.delivered_at) == at, col(Message.id) > last))
+        )
+    rows = session.exec(query.order_by(col(Message.delivered_at), col(Message.id))).all()
+    if rows:
+        newest = rows[-1]
+        assert newest.delivered_at is not None
+        cursor = f"{newest.delivered_at.isoformat()}|{newest.id}"
+    return rows, cursor

@@ -1,0 +1,147 @@
+"""The ASGI app: the factory wires settings, database, desk and workers; routers hold the pages.
+
+``create_app`` builds everything from a ``Settings`` (nothing at import time),
+brings the schema up to date, and, unless told not to, runs the background
+workers (outbox dispatch, re-paging, retention) in the app's lifespan, so
+``madoguchi serve`` is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from bot.conversation import Context, load_context
+from bot.desk import Desk
+from bot.paging import TOKYO
+from bot.senders import Sender, WebSender
+from bot.settings import Settings
+from bot.web import auth
+from bot.web.labels import INTENT_LABELS
+from bot.workers import Dispatcher, Purger, Repager
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import Case, CaseStatus
+from storage.types import utcnow
+
+HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
+
+
+class LoginRequired(Exception):
+    """Raised by the coordinator dependency; answered with a redirect to the login page."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    desk: Desk
+    templates: Jinja2Templates
+    secret: bytes
+
+
+def tokyo(value: dt.datetime | None, fmt: str = "%m/%d %H:%M") -> str:
+    return value.astimezone(TOKYO).strftime(fmt) if value is not None else ""
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["tokyo"] = tokyo
+    templates.env.filters["intent_label"] = lambda intent: INTENT_LABELS.get(intent, intent)
+    return templates
+
+
+def _queue_depth(engine: Engine) -> dict[str, int]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Case.urgent, func.count())
+            .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None))
+            .group_by(col(Case.urgent))
+        ).all()
+    depth = {"urgent": 0, "normal": 0}
+    for urgent, count in rows:
+        depth["urgent" if urgent else "normal"] = int(count)
+    return depth
+
+
+def _ensure_secret(engine: Engine) -> bytes:
+    for _ in range(2):
+        try:
+            with session_scope(engine) as session:
+                return auth.server_secret(session)
+        except IntegrityError:  # another instance made it at the same moment: read theirs
+            continue
+    raise RuntimeError("could not create the server secret")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    ctx: Context | None = None,
+    workers: bool = True,
+    senders: Mapping[str, Sender] | None = None,
+) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    desk = Desk.build(ctx or load_context(), settings)
+    desk.metrics.watch_queue(lambda: _queue_depth(engine))
+    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine))
+    web = WebSender(engine)
+    all_senders: dict[str, Sender] = {"web": web, "terminal": web, **(senders or {})}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = []
+        if workers:
+            loops = (
+                Dispatcher(engine, all_senders, desk).run(stop),
+                Repager(engine, desk).run(stop),
+                Purger(engine, desk).run(stop),
+            )
+            tasks = [asyncio.create_task(loop) for loop in loops]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            engine.dispose()
+
+    app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.services = services
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from bot.web import chat, coordinator, health
+
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(coordinator.router)
+    app.include_router(coordinator.api)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/coordinator/login", status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/chat/", status_code=307)
+
+    log.info("app ready: database %s, region %s", engine.dialect.name, settings.region)
+    return app
+
+
+def now() -> dt.datetime:
+    return utcnow()

@@ -1,0 +1,126 @@
+"""Coordinator accounts and logins: argon2 password hashes, server-side sessions, CSRF tokens.
+
+The session cookie holds a random token; the database keeps only its SHA-256,
+so a leaked database does not log anyone in. Each session has its own CSRF
+token, which every form posts back. Pure functions over a session; the routes
+are in ``bot.web.coordinator``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from storage.models import Coordinator, LoginSession, Secret
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+
+
+class AccountError(Exception):
+    pass
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password too short: at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def add_coordinator(
+    session: Session, *, login: str, name: str, password: str, regions: list[str], at: dt.datetime
+) -> Coordinator:
+    login = login.strip()
+    if not login or not regions:
+        raise AccountError("a login and at least one region are needed")
+    if session.exec(select(Coordinator).where(Coordinator.login == login)).first() is not None:
+        raise AccountError(f"login {login!r} is taken")
+    person = Coordinator(
+        login=login, name=name.strip() or login, password_hash=hash_password(password), regions=regions
+    )
+    person.created_at = at
+    session.add(person)
+    session.flush()
+    return person
+
+
+def authenticate(session: Session, login: str, password: str) -> Coordinator | None:
+    person = session.exec(select(Coordinator).where(Coordinator.login == login.strip())).first()
+    if person is None or not person.active:
+        _hasher.hash(password)  # same time whether or not the login exists
+        return None
+    try:
+        _hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(person.password_hash):
+        person.password_hash = _hasher.hash(password)
+        session.add(person)
+    return person
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, person: Coordinator, at: dt.datetime, hours: float) -> tuple[str, LoginSession]:
+    """A new login; returns the cookie token (shown once, never stored) and the row."""
+    assert person.id is not None
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        token_hash=_digest(token),
+        coordinator_id=person.id,
+        csrf=secrets.token_urlsafe(24),
+        created_at=at,
+        expires_at=at + dt.timedelta(hours=hours),
+    )
+    session.add(row)
+    return token, row
+
+
+def find_session(session: Session, token: str | None, at: dt.datetime) -> tuple[LoginSession, Coordinator] | None:
+    if not token:
+        return None
+    row = session.get(LoginSession, _digest(token))
+    if row is None or row.expires_at <= at:
+        return None
+    person = session.get(Coordinator, row.coordinator_id)
+    if person is None or not person.active:
+        return None
+    return row, person
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        row = session.get(LoginSession, _digest(token))
+        if row is not None:
+            session.delete(row)
+
+
+def drop_expired(session: Session, at: dt.datetime) -> None:
+    for row in session.exec(select(LoginSession).where(col(LoginSession.expires_at) <= at)).all():
+        session.delete(row)
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and hmac.compare_digest(a, b)
+
+
+def server_secret(session: Session, name: str = "signing") -> bytes:
+    """A secret shared by every instance: made on first use and kept in the database."""
+    row = session.get(Secret, name)
+    if row is None:
+        row = Secret(name=name, value=secrets.token_urlsafe(32))
+        session.add(row)
+        session.flush()
+    return row.value.encode()
+
+
+def sign(secret: bytes, value: str) -> str:
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,134 @@
+"""The local web chat (``/chat/``): talk to the bot as a person would, with no LINE or Telegram account.
+
+The person is a random token in an HttpOnly cookie (pseudonymous, like a LINE
+user id). Each message carries a client-made id, so a retried POST is handled
+once. JSON posts need the page's CSRF header, which another site cannot send.
+Replies come back in the response; a coordinator's later reply is picked up by
+the page's polling of ``/chat/api/messages``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from bot.conversation import Inbound
+from bot.inbox import Arrival, deliver
+from bot.outgoing import shown_since
+from bot.web import auth
+from bot.web.deps import ServicesDep, SessionDep
+from storage.models import Conversation, Direction, row_id
+from storage.types import utcnow
+
+router = APIRouter(prefix="/chat")
+CHAT_COOKIE = "madoguchi_chat"
+MAX_TEXT = 5000
+
+
+class Sent(BaseModel):
+    text: str = Field(default="", max_length=MAX_TEXT)
+    choice: str | None = Field(default=None, max_length=200)
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    cursor: str = Field(default="", max_length=80)
+    household: str | None = Field(default=None, max_length=64)
+
+
+class Shown(BaseModel):
+    id: int
+    who: str  # me, bot, coordinator, system
+    text: str
+    choices: list[dict[str, str]]
+    at: str
+
+
+class Transcript(BaseModel):
+    messages: list[Shown]
+    cursor: str  # pass back to get only what was shown to the person since
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(
+    request: Request,
+    svc: ServicesDep,
+    household: Annotated[str | None, Query(alias="h", max_length=64)] = None,
+    token: Annotated[str | None, Cookie(alias=CHAT_COOKIE)] = None,
+) -> Response:
+    token = token if token and len(token) >= 16 else secrets.token_urlsafe(24)
+    csrf = auth.sign(svc.secret, "chat:" + token)
+    region = svc.desk.ctx.kb.region(svc.desk.region)
+    response = svc.templates.TemplateResponse(
+        request, "chat.html", {"csrf": csrf, "household": household or "", "region_name": region.name}
+    )
+    response.set_cookie(
+        CHAT_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.cookie_secure, max_age=180 * 86400
+    )
+    return response
+
+
+def _address(svc: ServicesDep, token: str | None, csrf: str | None) -> str:
+    if not token or not auth.same(csrf, auth.sign(svc.secret, "chat:" + token)):
+        raise HTTPException(status_code=403, detail="reload the chat page")
+    return token
+
+
+@router.post("/api/messages")
+def send(
+    sent: Sent,
+    svc: ServicesDep,
+    token: Annotated[str | None, Cookie(alias=CHAT_COOKIE)] = None,
+    csrf: Annotated[str | None, Header(alias="X-CSRF-Token")] = None,
+) -> Transcript:
+    address = _address(svc, token, csrf)
+    if not sent.text.strip() and not sent.choice:
+        raise HTTPException(status_code=422, detail="empty message")
+    arrival = Arrival(
+        channel="web",
+        address=address,
+        inbound=Inbound(sent.text.strip(), utcnow(), sent.choice),
+        event_key=f"web:{address}:{sent.client_id}",
+        household_code=sent.household or None,
+    )
+    deliver(svc.engine, svc.desk, arrival)
+    with Session(svc.engine) as session:
+        return _transcript(session, address, sent.cursor)
+
+
+@router.get("/api/messages")
+def messages(
+    svc: ServicesDep,
+    session: SessionDep,
+    cursor: Annotated[str, Query(max_length=80)] = "",
+    token: Annotated[str | None, Cookie(alias=CHAT_COOKIE)] = None,
+    csrf: Annotated[str | None, Header(alias="X-CSRF-Token")] = None,
+) -> Transcript:
+    return _transcript(session, _address(svc, token, csrf), cursor)
+
+
+WHO = {Direction.IN: "me", Direction.BOT: "bot", Direction.COORDINATOR: "coordinator", Direction.SYSTEM: "system"}
+
+
+def _transcript(session: Session, address: str, cursor: str) -> Transcript:
+    conversation = session.exec(
+        select(Conversation).where(Conversation.channel == "web", Conversation.address == address)
+    ).first()
+    if conversation is None:
+        return Transcript(messages=[], cursor=cursor)
+    rows, cursor = shown_since(session, row_id(conversation), cursor)
+    return Transcript(
+        messages=[
+            Shown(
+                id=row.id or 0,
+                who=WHO[Direction(row.direction)],
+                text=row.text or "",
+                choices=row.choices,
+                at=row.created_at.isoformat(),
+            )
+            for row in rows
+        ],
+        cursor=cursor,
+    )

@@ -1,0 +1,452 @@
+"""The coordinator pages (``/coordinator/``) and their JSON twin (``/api/``).
+
+Routes only translate: forms in, ``bot.casework`` does the work, a redirect
+out (POST-redirect-GET, so a reload never repeats an action). Every form posts
+the session's CSRF token; a coordinator sees only the regions they serve.
+Live updates: ``/coordinator/stream`` (Server-Sent Events) says when anything
+changed, and the page reloads its ``/coordinator/live/...`` part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Cookie, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot import casework
+from bot.conversation.summary import CaseSummary
+from bot.web import auth
+from bot.web.app import LoginRequired, Services
+from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
+from bot.web.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
+from storage import cases
+from storage.db import session_scope
+from storage.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Coordinator,
+    Household,
+    Message,
+    Outbox,
+    OutboxStatus,
+)
+from storage.types import utcnow
+
+router = APIRouter(prefix="/coordinator")
+api = APIRouter(prefix="/api")
+LOGIN_CSRF_COOKIE = "madoguchi_login_csrf"
+
+
+def _render(svc: Services, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    flash = request.query_params.get("m")
+    base = {"flash": FLASH.get(flash or "", ""), "flash_bad": flash in BAD_FLASH}
+    return svc.templates.TemplateResponse(request, name, base | context, status_code=status)
+
+
+FLASH = {
+    "claimed": "ケースを 受けました。",
+    "taken": "ほかの 相談員が 先に 受けました。",
+    "none": "いま 待っている ケースは ありません。",
+    "sent": "返事を 送りました（届くまで 少し かかることが あります）。",
+    "noted": "メモを 残しました。",
+    "reassigned": "わたしました。相手に 知らせました。",
+    "resolved": "終わりに しました。",
+    "saved": "保存しました。",
+    "login": "ログイン名か パスワードが ちがいます。",
+}
+BAD_FLASH = {"taken", "login"}
+
+
+def _back(case_id: int, flash: str) -> RedirectResponse:
+    return RedirectResponse(f"/coordinator/cases/{case_id}?m={flash}", status_code=303)
+
+
+def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
+    if isinstance(error, casework.NotFound):
+        raise HTTPException(status_code=404, detail=str(error))
+    return RedirectResponse(f"/coordinator/cases/{case_id}?e={quote(str(error))}", status_code=303)
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, svc: ServicesDep) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _render(svc, request, "login.html", {"csrf": token, "login": None})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
+    return response
+
+
+@router.post("/login")
+def login(
+    svc: ServicesDep,
+    session: SessionDep,
+    login: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form()] = "",
+    expected: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
+) -> Response:
+    if not auth.same(csrf, expected):
+        raise HTTPException(status_code=403, detail="CSRF token missing or wrong: reload the page")
+    person = auth.authenticate(session, login, password)
+    if person is None:
+        return RedirectResponse("/coordinator/login?m=login", status_code=303)
+    now = utcnow()
+    auth.drop_expired(session, now)
+    token, _ = auth.start_session(session, person, now, svc.settings.session_hours)
+    response = RedirectResponse("/coordinator/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=svc.settings.cookie_secure,
+        max_age=int(svc.settings.session_hours * 3600),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    login: FormLoginDep, session: SessionDep, token: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
+) -> Response:
+    auth.end_session(session, token)
+    response = RedirectResponse("/coordinator/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _waited(case: Case) -> str:
+    minutes = int((utcnow() - (case.escalated_at or case.opened_at)).total_seconds() // 60)
+    return f"{minutes}分" if minutes < 120 else f"{minutes // 60}時間"
+
+
+def _queue_context(session: Session, login: Login) -> dict[str, Any]:
+    me = login.coordinator
+    waiting = cases.waiting(session=session, regions=me.regions)
+    mine = session.exec(
+        select(Case).where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id).order_by(col(Case.claimed_at))
+    ).all()
+    return {"login": login, "waiting": waiting, "mine": mine, "pages": _pages_for(session, me), "waited": _waited}
+
+
+def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
+    """Pages sent to this coordinator on the web whose case still waits for someone."""
+    since = utcnow() - dt.timedelta(hours=24)
+    rows = session.exec(
+        select(Outbox)
+        .where(
+            Outbox.kind == "page",
+            Outbox.channel == "web",
+            Outbox.address == str(me.id),
+            Outbox.status == OutboxStatus.SENT,
+            col(Outbox.created_at) >= since,
+        )
+        .order_by(col(Outbox.id).desc())
+    ).all()
+    shown: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        case_id = int(row.payload.get("case_id", 0))
+        case = session.get(Case, case_id)
+        if case is None or case_id in shown:
+            continue
+        if case.status == CaseStatus.OPEN or (case.status == CaseStatus.CLAIMED and case.claimed_by == me.id):
+            shown[case_id] = {"id": row.id, "case_id": case_id, "urgent": case.urgent, "town": case.town}
+    return list(shown.values())
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
+    return _render(svc, request, "queue.html", _queue_context(session, login))
+
+
+@router.get("/live/queue", response_class=HTMLResponse)
+def queue_part(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
+    return _render(svc, request, "_queue.html", _queue_context(session, login))
+
+
+@router.post("/claim-next")
+def claim_next(svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Response:
+    case_id = casework.claim_next(session, svc.desk, login.coordinator, utcnow())
+    if case_id is None:
+        return RedirectResponse("/coordinator/?m=none", status_code=303)
+    return _back(case_id, "claimed")
+
+
+def _version(svc: Services) -> tuple[int, int, int]:
+    with Session(svc.engine) as session:
+        return (
+            session.exec(select(func.max(CaseEvent.id))).one() or 0,
+            session.exec(select(func.max(Message.id))).one() or 0,
+            session.exec(select(func.count()).where(Outbox.status == OutboxStatus.SENT)).one() or 0,
+        )
+
+
+@router.get("/stream")
+async def stream(
+    request: Request, svc: ServicesDep, token: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
+) -> StreamingResponse:
+    """Server-Sent Events: a ``change`` event whenever a case, a message or a delivery changed.
+
+    Checks the login in a short session of its own: a request-long session would
+    hold a SQLite transaction open for as long as the page stays open.
+    """
+    with session_scope(svc.engine) as session:
+        if auth.find_session(session, token, utcnow()) is None:
+            raise LoginRequired()
+
+    async def changes() -> AsyncIterator[str]:
+        last = None
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            version = await asyncio.to_thread(_version, svc)
+            if version != last:
+                if last is not None:
+                    yield f"event: change\ndata: {version[0]}-{version[1]}-{version[2]}\n\n"
+                last = version
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(changes(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+# --- a case ---------------------------------------------------------------------------------
+
+
+def _case_context(svc: Services, session: Session, login: Login, case: Case) -> dict[str, Any]:
+    assert case.id is not None
+    transcript = session.exec(select(Message).where(Message.case_id == case.id).order_by(col(Message.id))).all()
+    summary = CaseSummary(**{**_summary_defaults(case), **case.summary})
+    regions = {region.id: region for region in svc.desk.ctx.kb.regions.values()}
+    colleagues = [
+        person
+        for person in session.exec(select(Coordinator).where(col(Coordinator.active))).all()
+        if case.region in person.regions and person.id != login.coordinator.id
+    ]
+    failures = [
+        row
+        for row in session.exec(select(Outbox).where(Outbox.case_id == case.id)).all()
+        if row.status == OutboxStatus.FAILED
+    ]
+    return {
+        "login": login,
+        "case": case,
+        "summary": summary,
+        "transcript": transcript,
+        "events": cases.events(session=session, case_id=case.id),
+        "household": session.get(Household, case.household_id) if case.household_id else None,
+        "claimer": session.get(Coordinator, case.claimed_by) if case.claimed_by else None,
+        "earlier": casework.earlier_cases(session, case),
+        "colleagues": colleagues,
+        "outcomes": casework.OUTCOMES,
+        "failures": failures,
+        "region_name": regions[case.region].name if case.region in regions else case.region,
+        "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
+        "who": lambda message: WHO.get(str(message.direction), str(message.direction)),
+        "event_label": lambda event: _event_label(session, event),
+    }
+
+
+def _summary_defaults(case: Case) -> dict[str, Any]:
+    return {
+        "region": case.region,
+        "intents": case.intents,
+        "urgent": case.urgent,
+        "reasons": (),
+        "evidence": (),
+        "opening": None,
+        "answers": (),
+        "skipped": (),
+        "consent": None,
+    }
+
+
+def _event_label(session: Session, event: CaseEvent) -> str:
+    label = EVENT_LABELS.get(event.kind, event.kind)
+    who = session.get(Coordinator, event.coordinator_id) if event.coordinator_id else None
+    detail = event.detail
+    extra = ""
+    if event.kind == "paged":
+        names = [person.name for cid in detail.get("coordinators", []) if (person := session.get(Coordinator, cid))]
+        level = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}.get(detail.get("level", 0), "")
+        extra = f"（{level}: {'、'.join(names) or 'だれも いません'}）"
+    elif event.kind == "note":
+        extra = f": {detail.get('text', '')}"
+    elif event.kind == "resolved":
+        extra = f": {detail.get('outcome', '')}"
+    elif event.kind == "reassigned" and (to := session.get(Coordinator, detail.get("to"))):
+        extra = f" → {to.name}"
+    elif event.kind == "escalated" and detail.get("urgent"):
+        extra = "（緊急）"
+    elif event.kind == "delivery_failed":
+        extra = f": {detail.get('error', '')}"
+    return f"{label}{extra}" + (f"・{who.name}" if who else "")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: int, request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
+    try:
+        case = casework.view(session, login.coordinator, case_id, utcnow())
+    except casework.NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    context = _case_context(svc, session, login, case)
+    problem = request.query_params.get("e")
+    if problem:  # a casework error, shown as the flash
+        context |= {"flash": problem[:200], "flash_bad": True}
+        return svc.templates.TemplateResponse(request, "case.html", context)
+    return _render(svc, request, "case.html", context)
+
+
+@router.get("/live/cases/{case_id}", response_class=HTMLResponse)
+def case_part(case_id: int, request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
+    try:
+        case = casework.get_case(session, login.coordinator, case_id)
+    except casework.NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    return _render(svc, request, "_case.html", _case_context(svc, session, login, case))
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Response:
+    try:
+        won = casework.claim(session, svc.desk, login.coordinator, case_id, utcnow())
+    except casework.CaseworkError as error:
+        return _error(case_id, error)
+    return _back(case_id, "claimed" if won else "taken")
+
+
+@router.post("/cases/{case_id}/reply")
+def reply(
+    case_id: int, session: SessionDep, login: FormLoginDep, text: Annotated[str, Form(max_length=4000)]
+) -> Response:
+    try:
+        casework.reply(session, login.coordinator, case_id, text, utcnow())
+    except casework.CaseworkError as error:
+        return _error(case_id, error)
+    return _back(case_id, "sent")
+
+
+@router.post("/cases/{case_id}/note")
+def note(
+    case_id: int, session: SessionDep, login: FormLoginDep, text: Annotated[str, Form(max_length=4000)]
+) -> Response:
+    try:
+        casework.note(session, login.coordinator, case_id, text, utcnow())
+    except casework.CaseworkError as error:
+        return _error(case_id, error)
+    return _back(case_id, "noted")
+
+
+@router.post("/cases/{case_id}/reassign")
+def reassign(case_id: int, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]) -> Response:
+    try:
+        casework.reassign(session, login.coordinator, case_id, to, utcnow())
+    except casework.CaseworkError as error:
+        return _error(case_id, error)
+    return _back(case_id, "reassigned")
+
+
+@router.post("/cases/{case_id}/resolve")
+def resolve(
+    case_id: int, session: SessionDep, login: FormLoginDep, outcome: Annotated[str, Form(max_length=200)]
+) -> Response:
+    try:
+        casework.resolve(session, login.coordinator, case_id, outcome, utcnow())
+    except casework.CaseworkError as error:
+        return _error(case_id, error)
+    return _back(case_id, "resolved")
+
+
+# --- registered households ------------------------------------------------------------------
+
+
+@router.get("/households", response_class=HTMLResponse)
+def households(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
+    rows = session.exec(
+        select(Household).where(col(Household.region).in_(login.coordinator.regions)).order_by(col(Household.label))
+    ).all()
+    return _render(svc, request, "households.html", {"login": login, "households": rows})
+
+
+def _regions(svc: Services, login: Login) -> Sequence[Any]:
+    return [svc.desk.ctx.kb.region(region) for region in login.coordinator.regions if region in svc.desk.ctx.kb.regions]
+
+
+@router.get("/households/new", response_class=HTMLResponse)
+def household_new(request: Request, svc: ServicesDep, login: LoginDep) -> Response:
+    context = {"login": login, "household": None, "regions": _regions(svc, login), "flags": casework.FLAGS}
+    return _render(svc, request, "household_form.html", context)
+
+
+@router.get("/households/{household_id}", response_class=HTMLResponse)
+def household_edit(
+    household_id: int, request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep
+) -> Response:
+    household = session.get(Household, household_id)
+    if household is None or household.region not in login.coordinator.regions:
+        raise HTTPException(status_code=404, detail="not found")
+    context = {"login": login, "household": household, "regions": _regions(svc, login), "flags": casework.FLAGS}
+    return _render(svc, request, "household_form.html", context)
+
+
+@router.post("/households")
+def household_save(
+    session: SessionDep,
+    login: FormLoginDep,
+    region: Annotated[str, Form(max_length=50)],
+    label: Annotated[str, Form(max_length=100)],
+    town: Annotated[str, Form(max_length=50)] = "",
+    flags: Annotated[list[str] | None, Form()] = None,
+    assessment: Annotated[str, Form(max_length=8000)] = "",
+    household_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        household = casework.save_household(
+            session,
+            login.coordinator,
+            household_id=household_id,
+            region=region,
+            label=label,
+            town=town,
+            flags=flags or [],
+            assessment=assessment,
+            at=utcnow(),
+        )
+    except casework.NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    except casework.CaseworkError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
+    return RedirectResponse(f"/coordinator/households/{household.id}?m=saved", status_code=303)
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+@api.get("/queue")
+def api_queue(session: SessionDep, login: LoginDep) -> list[dict[str, Any]]:
+    """The waiting cases as JSON, for scripts and dashboards (the same login as the pages)."""
+    return [
+        {
+            "id": case.id,
+            "region": case.region,
+            "town": case.town,
+            "urgent": case.urgent,
+            "intents": case.intents,
+            "household": case.household_id is not None,
+            "escalated_at": case.escalated_at.isoformat() if case.escalated_at else None,
+        }
+        for case in cases.waiting(session=session, regions=login.coordinator.regions)
+    ]

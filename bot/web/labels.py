@@ -1,0 +1,28 @@
+"""Japanese labels the coordinator pages show for codes kept in the database."""
+
+from __future__ import annotations
+
+INTENT_LABELS = {
+    "caregiver_emergency": "介護者の 急病",
+    "debt_or_abuse": "借金・虐待",
+    "trial_stay": "体験",
+    "housing_search": "住まい",
+    "crisis": "いのちの 危険",
+    "faq": "質問",
+    "other": "その他",
+}
+CHANNEL_LABELS = {"web": "ウェブチャット", "terminal": "端末", "line": "LINE", "telegram": "Telegram"}
+WHO = {"in": "本人・家族", "bot": "まどぐち（自動）", "coordinator": "相談員", "system": "お知らせ（自動）"}
+EVENT_LABELS = {
+    "opened": "ケースを 開いた",
+    "escalated": "受付に 回った",
+    "paged": "呼び出した",
+    "viewed": "見た",
+    "claimed": "受けた",
+    "replied": "返事を 送った",
+    "note": "メモ",
+    "reassigned": "わたした",
+    "resolved": "終わりにした",
+    "delivery_failed": "送信が 届かなかった",
+    "forgotten": "本人の 希望で 記録を 消した",
+}

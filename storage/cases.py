@@ -1,0 +1,108 @@
+"""The case queue: order, atomic claims, re-paging, and each case's event history.
+
+Claims are a conditional UPDATE (``... WHERE status = 'open' AND claimed_by IS
+NULL``) whose row count says who won, as healthchecks' ``sendalerts`` does: on
+PostgreSQL the row lock makes the second claimer wait and then match nothing; on
+SQLite ``BEGIN IMMEDIATE`` queues writers. ``claim_next`` picks candidates with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so twenty claimers take twenty
+different cases instead of queueing behind one. Functions take ``*, session``
+and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
+
+from storage.models import Case, CaseEvent, CaseStatus
+
+URGENT_HOUSEHOLD, URGENT, NORMAL = 0, 1, 2
+
+
+def rank_for(*, urgent: bool, household: bool) -> int:
+    """Queue order: urgent cases first, and among them registered households' first."""
+    if urgent:
+        return URGENT_HOUSEHOLD if household else URGENT
+    return NORMAL
+
+
+def add_event(
+    *, session: Session, case_id: int, kind: str, at: dt.datetime, coordinator_id: int | None = None, **detail: Any
+) -> CaseEvent:
+    event = CaseEvent(case_id=case_id, kind=kind, coordinator_id=coordinator_id, detail=detail, at=at)
+    session.add(event)
+    return event
+
+
+def waiting(*, session: Session, regions: Iterable[str]) -> Sequence[Case]:
+    """The queue: escalated, unclaimed cases of these regions, most urgent first, then longest waiting."""
+    query = (
+        select(Case)
+        .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None), col(Case.region).in_(list(regions)))
+        .order_by(col(Case.rank), col(Case.escalated_at), col(Case.id))
+    )
+    return session.exec(query).all()
+
+
+def claim(*, session: Session, case_id: int, coordinator_id: int, at: dt.datetime) -> bool:
+    """Claim one case; True for exactly one of any number of concurrent claimers."""
+    result = session.execute(
+        update(Case)
+        .where(col(Case.id) == case_id, col(Case.status) == CaseStatus.OPEN, col(Case.claimed_by).is_(None))
+        .values(status=CaseStatus.CLAIMED, claimed_by=coordinator_id, claimed_at=at, next_page_at=None, updated_at=at)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        return False
+    add_event(session=session, case_id=case_id, kind="claimed", at=at, coordinator_id=coordinator_id)
+    return True
+
+
+def claim_next(*, session: Session, coordinator_id: int, regions: Iterable[str], at: dt.datetime) -> int | None:
+    """Claim the case at the head of the queue; another claimer skips it and takes the next one."""
+    regions = list(regions)
+    while True:
+        query = (
+            select(Case.id)
+            .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None), col(Case.region).in_(regions))
+            .order_by(col(Case.rank), col(Case.escalated_at), col(Case.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers instead
+        )
+        case_id = session.exec(query).first()
+        if case_id is None:
+            return None
+        if claim(session=session, case_id=case_id, coordinator_id=coordinator_id, at=at):
+            return case_id
+
+
+def due_for_repage(*, session: Session, at: dt.datetime, limit: int = 20) -> Sequence[Case]:
+    """Urgent cases nobody claimed by their deadline."""
+    query = (
+        select(Case)
+        .where(Case.status == CaseStatus.OPEN, col(Case.next_page_at).is_not(None), col(Case.next_page_at) <= at)
+        .order_by(col(Case.next_page_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).all()
+
+
+def advance_page(*, session: Session, case_id: int, level: int, at: dt.datetime, next_at: dt.datetime | None) -> bool:
+    """Move a case from page level ``level`` to the next; False when another worker (or a claim) got there first."""
+    result = session.execute(
+        update(Case)
+        .where(col(Case.id) == case_id, col(Case.page_level) == level, col(Case.status) == CaseStatus.OPEN)
+        .values(page_level=level + 1, next_page_at=next_at, updated_at=at)
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+def events(*, session: Session, case_id: int) -> Sequence[CaseEvent]:
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.at), col(CaseEvent.id))
+    return session.exec(query).all()
