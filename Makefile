@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench eval model kb clean
+.PHONY: run chat test lint bench eval model kb clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)            ## talk to the bot in the terminal
+run: $(STAMP)            ## the server on SQLite with a demo coordinator (login printed); web chat at /chat/
+	$(BIN)/madoguchi serve --demo
+
+chat: $(STAMP)           ## talk to the bot in the terminal (same engine and database)
 	$(BIN)/madoguchi chat
 
 test: $(STAMP)           ## the whole test suite

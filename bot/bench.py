@@ -5,7 +5,9 @@
   ratio to the floor (goal: within 10x);
 * the engine's first reply to a new person (classify + FAQ retrieval + texts);
 * cold start of ``madoguchi classify`` for one message, median of five runs
-  (goal: under 1.5 s), and its peak resident memory (goal: under 200 MB).
+  (goal: under 1.5 s), and its peak resident memory (goal: under 200 MB);
+* then the web chat under a steady load on SQLite and PostgreSQL (``bot.bench_web``).
+  ``--part classify|web|all`` picks the parts (all by default).
 
 Figures are printed, not asserted: timing on a shared machine is not a test.
 """
@@ -19,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import fugashi
 
@@ -73,7 +75,19 @@ def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def run_bench(echo: Echo) -> None:
+def run_bench(echo: Echo, part: str = "all", *, quick: bool = False, databases: Sequence[str] | None = None) -> None:
+    """Print the classifier figures (part classify), the web chat figures (part web), or both (all)."""
+    if part in ("classify", "all"):
+        run_classify_bench(echo)
+    if part in ("web", "all"):
+        from bot.bench_web import DATABASES, run_web_bench
+
+        if part == "all":
+            echo("")
+        run_web_bench(echo, quick=quick, databases=databases or DATABASES)
+
+
+def run_classify_bench(echo: Echo) -> None:
     cold = _cold_start()  # first, while this process is small
     texts = [e.text for path in (TRAIN_FILE, DEV_FILE) for e in load_examples(path)]
     echo(f"messages: {len(texts)} (the train and dev texts), best of {ROUNDS} rounds")

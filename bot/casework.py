@@ -32,6 +32,7 @@ OUTCOMES = (
     "連絡がとれなかった",
     "その他",
 )
+FORGOTTEN = "この 人の 記録は 本人の 希望で 消されています。返事は 送れません。"
 REPLY_LIMIT = 2000  # characters; the channels split longer texts, but a coordinator's reply this long is a mistake
 
 
@@ -90,13 +91,15 @@ def reply(session: Session, coordinator: Coordinator, case_id: int, text: str, a
         raise CaseworkError("返事が 空です。")
     if len(text) > REPLY_LIMIT:
         raise CaseworkError(f"返事が 長すぎます（{REPLY_LIMIT}字まで）。")
+    if case.conversation_id is None:
+        raise CaseworkError(FORGOTTEN)
     if case.status != CaseStatus.CLAIMED or case.claimed_by != coordinator.id:
         raise CaseworkError("返事を するには、先に この ケースを 受けてください。")
     message = to_person(
         session, case, Reply(text), at, direction=Direction.COORDINATOR, kind="reply", coordinator_id=coordinator.id
     )
     if message is None:
-        raise CaseworkError("この 人の 記録は 消されています。返事は 送れません。")
+        raise CaseworkError(FORGOTTEN)
     cases.add_event(
         session=session, case_id=case_id, kind="replied", at=at, coordinator_id=coordinator.id, message=message.id
     )
@@ -110,7 +113,9 @@ def note(session: Session, coordinator: Coordinator, case_id: int, text: str, at
     cases.add_event(session=session, case_id=case_id, kind="note", at=at, coordinator_id=coordinator.id, text=text)
 
 
-def reassign(session: Session, coordinator: Coordinator, case_id: int, to_id: int, at: dt.datetime) -> None:
+def reassign(
+    session: Session, coordinator: Coordinator, case_id: int, to_id: int, at: dt.datetime, public_url: str | None = None
+) -> None:
     """Hand the case to another coordinator of the region, who is paged."""
     case = get_case(session, coordinator, case_id)
     other = session.get(Coordinator, to_id)
@@ -119,14 +124,15 @@ def reassign(session: Session, coordinator: Coordinator, case_id: int, to_id: in
     if case.status == CaseStatus.RESOLVED:
         raise CaseworkError("終わった ケースです。")
     before = case.claimed_by
-    case.status, case.claimed_by, case.claimed_at, case.next_page_at = CaseStatus.CLAIMED, to_id, at, None
+    case.status, case.claimed_by, case.next_page_at = CaseStatus.CLAIMED, to_id, None
+    case.claimed_at = case.claimed_at or at  # time to claim counts the first pick-up, not the hand-over
     case.escalated_at = case.escalated_at or at
     case.updated_at = at
     session.add(case)
     cases.add_event(
         session=session, case_id=case_id, kind="reassigned", at=at, coordinator_id=coordinator.id, src=before, to=to_id
     )
-    paging.page_claimer(session=session, case=case, at=at, reason="reassigned")
+    paging.page_claimer(session=session, case=case, at=at, reason="reassigned", public_url=public_url)
 
 
 def resolve(session: Session, coordinator: Coordinator, case_id: int, outcome: str, at: dt.datetime) -> None:

@@ -47,7 +47,7 @@ class _Later:
     """Messages that reach the person after their turn: notices and coordinators' replies."""
 
     def __init__(self, engine: Engine, desk: Desk, address: str) -> None:
-        web = WebSender(engine)
+        web = WebSender()
         self.dispatcher = Dispatcher(engine, {"terminal": web}, desk)
         self.engine, self.address, self.cursor = engine, address, ""
 

@@ -21,6 +21,8 @@ kb_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The knowl
 app.add_typer(kb_app, name="kb")
 coordinator_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Coordinator accounts.")
 app.add_typer(coordinator_app, name="coordinator")
+telegram_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The Telegram bot.")
+app.add_typer(telegram_app, name="telegram")
 rota_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The on-call rota (Asia/Tokyo times).")
 app.add_typer(rota_app, name="rota")
 
@@ -153,6 +155,31 @@ def coordinator_add(
     typer.echo(f"coordinator {person.login} (id {person.id}) serves {', '.join(person.regions)}")
 
 
+@coordinator_app.command("page")
+def coordinator_page(
+    login: Annotated[str, typer.Argument(help="the coordinator's login")],
+    channel: Annotated[str, typer.Option(help="web, line or telegram")],
+    address: Annotated[str, typer.Option(help="LINE user id or Telegram chat id (not needed for web)")] = "",
+) -> None:
+    """Where this coordinator's pages go: the web queue page (default), or their phone on LINE or Telegram."""
+    from sqlmodel import select
+
+    from storage.db import session_scope
+    from storage.models import Coordinator
+
+    if channel not in {"web", "line", "telegram"} or (channel != "web" and not address):
+        typer.echo("error: --channel web, or line/telegram with --address", err=True)
+        raise typer.Exit(1)
+    with session_scope(_engine()) as session:
+        person = session.exec(select(Coordinator).where(Coordinator.login == login)).first()
+        if person is None:
+            typer.echo(f"error: no coordinator {login!r}", err=True)
+            raise typer.Exit(1)
+        person.page_channel, person.page_address = channel, address or None
+        session.add(person)
+    typer.echo(f"{login} is paged on {channel}" + (f" at {address}" if address else ""))
+
+
 @coordinator_app.command("list")
 def coordinator_list() -> None:
     """List coordinator accounts."""
@@ -165,6 +192,41 @@ def coordinator_list() -> None:
         for person in session.exec(select(Coordinator)).all():
             state = "" if person.active else " (inactive)"
             typer.echo(f"{person.id}\t{person.login}\t{person.name}\t{','.join(person.regions)}{state}")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(url: Annotated[str, typer.Argument(help="https://your.host/webhooks/telegram")]) -> None:
+    """Register the webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET as its secret token."""
+    import asyncio
+
+    from bot.channels.telegram import TelegramChannel
+    from bot.senders import DeliveryError
+    from bot.settings import Settings
+
+    settings = Settings()
+    if not settings.telegram_bot_token or not settings.telegram_webhook_secret:
+        typer.echo("error: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first", err=True)
+        raise typer.Exit(1)
+    channel = TelegramChannel(
+        settings.telegram_bot_token.get_secret_value(),
+        settings.telegram_webhook_secret.get_secret_value(),
+        settings.telegram_api_base_url,
+    )
+
+    async def register() -> bool:
+        try:
+            return await channel.set_webhook(url)
+        finally:
+            await channel.close()
+
+    try:
+        done = asyncio.run(register())
+    except DeliveryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"webhook set: {url}" if done else "Telegram did not accept the webhook")
+    if not done:
+        raise typer.Exit(1)
 
 
 @rota_app.command("add")
@@ -260,11 +322,23 @@ def kb_eval(
 
 
 @app.command()
-def bench() -> None:
-    """Speed and memory: classify vs tokenising alone, cold start, peak memory."""
+def bench(
+    part: Annotated[str, typer.Option(help="classify, web or all")] = "all",
+    quick: Annotated[
+        bool, typer.Option(help="web part: a 2 s run and no probe (a smoke test, not the figures)")
+    ] = False,
+    database: Annotated[
+        list[str] | None, typer.Option(help="web part: sqlite or postgresql (repeat for both; default both)")
+    ] = None,
+) -> None:
+    """Speed and memory: classify vs tokenising alone, cold start, peak memory; web chat latency under load."""
     from bot.bench import run_bench
 
-    run_bench(typer.echo)
+    if part not in ("classify", "web", "all"):
+        raise typer.BadParameter("classify, web or all", param_hint="--part")
+    if unknown := set(database or ()) - {"sqlite", "postgresql"}:
+        raise typer.BadParameter(f"unknown {', '.join(sorted(unknown))}: sqlite or postgresql", param_hint="--database")
+    run_bench(typer.echo, part, quick=quick, databases=database)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ class Desk:
     page_deadline: dt.timedelta = dt.timedelta(minutes=5)
     retention: dt.timedelta = dt.timedelta(days=365)
     metrics: Metrics = field(default_factory=Metrics)
+    public_url: str | None = None  # where the coordinator pages are reachable, for links in pages
 
     @classmethod
     def build(cls, ctx: Context, settings: Settings) -> Desk:
@@ -29,6 +30,7 @@ class Desk:
             region=settings.region,
             page_deadline=dt.timedelta(minutes=settings.page_deadline_minutes),
             retention=dt.timedelta(days=settings.retention_days),
+            public_url=settings.public_url,
         )
 
     @property

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot import paging, privacy
 from bot.conversation import CaseSummary, Escalate, Inbound, OpenCase, RecordConsent, Reply, UpdateCase, respond
 from bot.conversation.codec import decode, encode
-from bot.conversation.effects import ForgetMe
+from bot.conversation.effects import ForgetMe, NoteReceived
 from bot.conversation.model import Slot
 from bot.conversation.summary import SLOT_LABELS
 from bot.conversation.texts import Say
@@ -36,6 +36,9 @@ from storage.models import Case, CaseStatus, Conversation, Direction, Household,
 log = logging.getLogger(__name__)
 
 INLINE_CHANNELS = frozenset({"web", "terminal"})
+OTHER_TOWN = "ほかの町"
+#: How long after the message we still try LINE's reply token (LINE: "within 1 minute"); later, push.
+REPLY_TOKEN_LIFE = dt.timedelta(seconds=50)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class Arrival:
     inbound: Inbound
     event_key: str | None = None  # the channel's idempotency key
     household_code: str | None = None  # a registered household's link, when the person came through one
+    reply_token: str | None = None  # LINE: good for one reply call, for about a minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,11 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
             return _send(session, arrival, None, None, replies, at, desk)
         if isinstance(effect, RecordConsent):
             person.consent, person.consent_at = effect.granted, at
+        elif isinstance(effect, NoteReceived):
+            if case is not None:
+                cases.add_event(session=session, case_id=row_id(case), kind="received", at=at, what=effect.what)
         elif isinstance(effect, OpenCase | UpdateCase | Escalate):
-            case = _case_for(session, person, conversation, case, effect.summary, at)
+            case = _case_for(session, desk, person, conversation, case, effect.summary, at)
             if isinstance(effect, Escalate):
                 notice = _escalate(session, desk, case, effect, at)
                 if notice is not None:
@@ -169,6 +176,7 @@ def summary_json(summary: CaseSummary) -> dict[str, object]:
 
 def _case_for(
     session: Session,
+    desk: Desk,
     person: Person,
     conversation: Conversation,
     case: Case | None,
@@ -193,13 +201,24 @@ def _case_for(
     case.summary = summary_json(summary)
     case.intents = list(summary.intents)
     case.urgent = case.urgent or summary.urgent
-    case.town = answers.get(SLOT_LABELS[Slot.TOWN], case.town)
+    case.town = _town(answers.get(SLOT_LABELS[Slot.TOWN]), desk.ctx.towns(person.region)) or case.town
     case.reporter = answers.get(SLOT_LABELS[Slot.ROLE], case.reporter)
     case.household_id = case.household_id or person.household_id
     case.rank = cases.rank_for(urgent=case.urgent, household=case.household_id is not None)
     case.updated_at = at
     session.add(case)
     return case
+
+
+def _town(answer: str | None, towns: tuple[str, ...]) -> str | None:
+    """The town as a statistic: one of the region's towns, or 「ほかの町」 for anything typed.
+
+    What the person typed stays in the case summary for the coordinator; the
+    column feeds reports and survives 「データを消して」, so it never holds free text.
+    """
+    if answer is None:
+        return None
+    return answer if answer in towns else OTHER_TOWN
 
 
 def _escalate(session: Session, desk: Desk, case: Case, effect: Escalate, at: dt.datetime) -> Say | None:
@@ -213,10 +232,14 @@ def _escalate(session: Session, desk: Desk, case: Case, effect: Escalate, at: dt
     if not effect.urgent:
         return None
     if case.status == CaseStatus.CLAIMED and case.claimed_by is not None:
-        paging.page_claimer(session=session, case=case, at=at)  # news for the coordinator already on it
+        paging.page_claimer(
+            session=session, case=case, at=at, public_url=desk.public_url
+        )  # news for the coordinator already on it
         return None
     if first or (case.next_page_at is None and case.page_level == 0):
-        paged = paging.page(session=session, case=case, level=0, at=at, deadline=desk.page_deadline)
+        paged = paging.page(
+            session=session, case=case, level=0, at=at, deadline=desk.page_deadline, public_url=desk.public_url
+        )
         desk.metrics.pages.labels(str(paged.level)).inc()
         return paged.notice
     return None  # already paged and the ladder is running
@@ -244,13 +267,25 @@ def _send(
 ) -> Handled:
     inline = arrival.channel in INLINE_CHANNELS
     case_id = case.id if case else None
+    sent: list[tuple[Reply, int | None]] = []
     for reply in replies:
         message_id = None
         if conversation is not None:  # None once the person was forgotten: nothing of theirs is kept
-            message = record_out(session, conversation, case_id, Direction.BOT, reply, at, delivered=inline)
-            message_id = message.id
-        if inline:
-            desk.metrics.messages_out.labels(arrival.channel, "reply").inc()
-        else:
-            queue_out(session, arrival.channel, arrival.address, reply, at, case_id, message_id, kind="reply")
+            message_id = row_id(record_out(session, conversation, case_id, Direction.BOT, reply, at, delivered=inline))
+        sent.append((reply, message_id))
+    if inline:
+        desk.metrics.messages_out.labels(arrival.channel, "reply").inc(len(sent))
+    elif sent:
+        until = at + REPLY_TOKEN_LIFE if arrival.reply_token else None
+        queue_out(
+            session,
+            arrival.channel,
+            arrival.address,
+            sent,
+            at,
+            case_id,
+            kind="reply",
+            reply_token=arrival.reply_token,
+            reply_until=until,
+        )
     return Handled(duplicate=False, replies=tuple(replies), case_id=case_id, paged=paged)

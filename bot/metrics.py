@@ -49,6 +49,12 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.webhooks = Counter(
+            "madoguchi_webhook_events",
+            "Webhook events by result: stored, duplicate (a redelivery), refused (bad signature)",
+            ["channel", "result"],
+            registry=self.registry,
+        )
         self.pages = Counter("madoguchi_pages", "Pages sent to coordinators", ["level"], registry=self.registry)
         self.time_to_claim = Histogram(
             "madoguchi_time_to_claim_seconds",

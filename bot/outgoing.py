@@ -43,30 +43,50 @@ def record_out(
     return message
 
 
+#: How many messages one outbox row carries, per channel: LINE sends up to five in one call
+#: (and one reply token covers them all); elsewhere one row is one message.
+BATCH = {"line": 5}
+
+
+def payload_of(reply: Reply) -> dict[str, object]:
+    return {"text": reply.text, "choices": [{"label": c.label, "value": c.value} for c in reply.choices]}
+
+
 def queue_out(
     session: Session,
     channel: str,
     address: str,
-    reply: Reply,
+    sent: Sequence[tuple[Reply, int | None]],
     at: dt.datetime,
     case_id: int | None,
-    message_id: int | None,
     *,
     kind: str,
+    reply_token: str | None = None,
+    reply_until: dt.datetime | None = None,
 ) -> None:
-    payload = {"text": reply.text, "choices": [{"label": c.label, "value": c.value} for c in reply.choices]}
-    dedupe = f"{kind}:{message_id}" if message_id is not None else None
-    outbox.enqueue(
-        session=session,
-        kind=kind,
-        channel=channel,
-        address=address,
-        payload=payload,
-        at=at,
-        dedupe_key=dedupe,
-        case_id=case_id,
-        message_id=message_id,
-    )
+    """Queue ``sent`` (each reply with its stored message id, if any) in rows of the channel's batch size.
+
+    The reply token, when the channel gave one, goes with the first row: it is
+    good for one call, soon after the message came.
+    """
+    size = BATCH.get(channel, 1)
+    for start in range(0, len(sent), size):
+        chunk = sent[start : start + size]
+        ids = [message_id for _, message_id in chunk if message_id is not None]
+        payload: dict[str, object] = {"messages": [payload_of(reply) for reply, _ in chunk], "message_ids": ids}
+        if reply_token and start == 0 and reply_until is not None:
+            payload |= {"reply_token": reply_token, "reply_until": reply_until.isoformat()}
+        outbox.enqueue(
+            session=session,
+            kind=kind,
+            channel=channel,
+            address=address,
+            payload=payload,
+            at=at,
+            dedupe_key=f"{kind}:{ids[0]}" if ids else None,
+            case_id=case_id,
+            message_id=ids[0] if ids else None,
+        )
 
 
 def to_person(
@@ -88,7 +108,7 @@ def to_person(
     message = record_out(
         session, conversation, case.id, direction, reply, at, delivered=False, coordinator_id=coordinator_id
     )
-    queue_out(session, conversation.channel, conversation.address, reply, at, case.id, row_id(message), kind=kind)
+    queue_out(session, conversation.channel, conversation.address, [(reply, row_id(message))], at, case.id, kind=kind)
     return message
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.conversation.texts import Say
+from bot.labels import INTENT_LABELS
 from storage import cases, outbox
 from storage.models import Case, Coordinator, RotaSlot, row_id
 
@@ -53,6 +54,33 @@ def serving(session: Session, region: str) -> list[Coordinator]:
     return [person for person in everyone if region in person.regions]
 
 
+LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
+REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました"}
+OPENING_CHARS = 80
+
+
+def page_text(case: Case, level: int, public_url: str | None, reason: str | None = None) -> str:
+    """What a coordinator's phone shows: how urgent, which town, what happened, and where to read more."""
+    head = "【緊急】" if case.urgent else "【相談】"
+    why = REASONS.get(reason or "", "") or LEVEL_NAMES.get(level, "")
+    lines = [f"{head}まどぐち ケース #{case.id}（{why}）", f"町: {case.town or '未確認'}"]
+    lines.append("内容: " + "、".join(INTENT_LABELS.get(intent, intent) for intent in case.intents))
+    opening = case.summary.get("opening")
+    if opening:
+        lines.append("「" + (opening if len(opening) <= OPENING_CHARS else opening[:OPENING_CHARS] + "…") + "」")
+    if public_url:
+        lines.append(f"{public_url.rstrip('/')}/coordinator/cases/{case.id}")
+    return "\n".join(lines)
+
+
+def _page_payload(case: Case, level: int, public_url: str | None, reason: str | None = None) -> dict[str, object]:
+    """A page as the outbox keeps it: the text and a 受ける button for phones, the facts for the web page."""
+    button = {"label": "受ける", "value": f"claim:{case.id}"}
+    message = {"text": page_text(case, level, public_url, reason), "choices": [button] if level >= 0 else []}
+    facts = {"case_id": case.id, "level": level, "urgent": case.urgent, "town": case.town, "region": case.region}
+    return {"messages": [message], **facts, **({"reason": reason} if reason else {})}
+
+
 @dataclass(frozen=True, slots=True)
 class Paged:
     level: int
@@ -60,7 +88,9 @@ class Paged:
     notice: Say  # what the person is told now
 
 
-def page(*, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta) -> Paged:
+def page(
+    *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
+) -> Paged:
     """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
     assert case.id is not None
     staff = {row_id(person): person for person in serving(session, case.region)}
@@ -77,13 +107,7 @@ def page(*, session: Session, case: Case, level: int, at: dt.datetime, deadline:
             kind="page",
             channel=person.page_channel,
             address=person.page_address or str(cid),
-            payload={
-                "case_id": case.id,
-                "level": level,
-                "urgent": case.urgent,
-                "town": case.town,
-                "region": case.region,
-            },
+            payload=_page_payload(case, level, public_url),
             dedupe_key=f"page:{case.id}:{level}:{cid}",
             case_id=case.id,
             at=at,
@@ -102,7 +126,9 @@ def page(*, session: Session, case: Case, level: int, at: dt.datetime, deadline:
     return Paged(level, tuple(targets), notice)
 
 
-def page_claimer(*, session: Session, case: Case, at: dt.datetime, reason: str = "news") -> None:
+def page_claimer(
+    *, session: Session, case: Case, at: dt.datetime, reason: str = "news", public_url: str | None = None
+) -> None:
     """Tell the coordinator who holds the case that something new and urgent came in (or that it is theirs now)."""
     assert case.id is not None and case.claimed_by is not None
     person = session.get(Coordinator, case.claimed_by)
@@ -114,7 +140,7 @@ def page_claimer(*, session: Session, case: Case, at: dt.datetime, reason: str =
         kind="page",
         channel=person.page_channel,
         address=person.page_address or str(person.id),
-        payload={"case_id": case.id, "level": -1, "urgent": case.urgent, "town": case.town, "reason": reason},
+        payload=_page_payload(case, -1, public_url, reason),
         dedupe_key=f"page:{case.id}:{reason}:{person.id}:{stamp}",
         case_id=case.id,
         at=at,

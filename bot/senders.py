@@ -10,18 +10,8 @@ one, which delivers by marking the message visible to the person's web chat
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from sqlalchemy import Engine, update
-from sqlmodel import col
-
-from storage.db import session_scope
-from storage.models import Message
-from storage.types import utcnow
 
 
 class DeliveryError(Exception):
@@ -45,26 +35,22 @@ class Outgoing:
     attempts: int
     message_id: int | None = None
 
+    @property
+    def messages(self) -> list[tuple[str, list[dict[str, str]]]]:
+        """(text, buttons) for each message this item carries."""
+        return [(str(m.get("text", "")), list(m.get("choices", []))) for m in self.payload.get("messages", [])]
+
 
 class Sender(Protocol):
     async def send(self, item: Outgoing) -> None: ...
 
 
 class WebSender:
-    """The web chat and the terminal: delivered means the message is now shown to the person."""
+    """The web chat, the terminal and the coordinator's queue page: nothing to call.
 
-    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.engine = engine
-        self.clock = clock
+    Delivered means shown: once ``send`` returns, the dispatcher marks the row's
+    messages delivered, and the person's page (or the queue page) picks them up.
+    """
 
     async def send(self, item: Outgoing) -> None:
-        if item.message_id is not None:
-            await asyncio.to_thread(self._mark, item.message_id)
-
-    def _mark(self, message_id: int) -> None:
-        with session_scope(self.engine) as session:
-            session.execute(
-                update(Message)
-                .where(col(Message.id) == message_id, col(Message.delivered_at).is_(None))
-                .values(delivered_at=self.clock())
-            )
+        return None

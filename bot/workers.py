@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
 
 from bot import paging, privacy
 from bot.conversation import Reply
@@ -24,7 +24,7 @@ from bot.outgoing import to_person
 from bot.senders import DeliveryError, Outgoing, Sender
 from storage import cases, outbox
 from storage.db import session_scope
-from storage.models import Case, Direction, Outbox, row_id
+from storage.models import Case, Direction, Message, Outbox, row_id
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,16 @@ class Dispatcher:
         log.info("sent outbox=%s channel=%s kind=%s attempt=%s", item.id, item.channel, item.kind, item.attempts)
 
     def _sent(self, item: Outgoing) -> None:
+        at = self.clock()
         with session_scope(self.engine) as session:
-            outbox.mark_sent(session=session, row_id=item.id, at=self.clock())
+            outbox.mark_sent(session=session, row_id=item.id, at=at)
+            ids = [int(i) for i in item.payload.get("message_ids", [])]
+            if ids:  # shown to the person from now on (their transcript is ordered by this)
+                session.execute(
+                    update(Message)
+                    .where(col(Message.id).in_(ids), col(Message.delivered_at).is_(None))
+                    .values(delivered_at=at)
+                )
 
     def _failed(self, item: Outgoing, error: DeliveryError) -> None:
         metrics = self.desk.metrics
@@ -110,8 +118,15 @@ def _outgoing(row: Outbox) -> Outgoing:
     )
 
 
+STALE_INTAKE = dt.timedelta(minutes=30)
+
+
 class Repager:
-    """Climbs the paging ladder for urgent cases nobody claimed, and tells the person each time."""
+    """Climbs the paging ladder for urgent cases nobody claimed, and tells the person each time.
+
+    Also puts an intake the person stopped answering into the queue after
+    ``STALE_INTAKE``: what they told us is not lost in a half-finished form.
+    """
 
     def __init__(self, engine: Engine, desk: Desk, clock: Clock = utcnow) -> None:
         self.engine = engine
@@ -134,10 +149,23 @@ class Repager:
                     continue  # claimed or advanced meanwhile
                 session.refresh(case)
                 paged = paging.page(
-                    session=session, case=case, level=level + 1, at=at, deadline=self.desk.page_deadline
+                    session=session,
+                    case=case,
+                    level=level + 1,
+                    at=at,
+                    deadline=self.desk.page_deadline,
+                    public_url=self.desk.public_url,
                 )
                 self.desk.metrics.pages.labels(str(paged.level)).inc()
                 self._tell(session, case, paged, at)
+                done += 1
+            for case in cases.stale_intakes(session=session, before=at - STALE_INTAKE):
+                case.escalated_at = case.updated_at = at
+                session.add(case)
+                reasons = ["途中で 返事が なくなりました"]
+                cases.add_event(
+                    session=session, case_id=row_id(case), kind="escalated", at=at, urgent=False, reasons=reasons
+                )
                 done += 1
         return done
 

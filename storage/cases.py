@@ -106,3 +106,15 @@ def advance_page(*, session: Session, case_id: int, level: int, at: dt.datetime,
 def events(*, session: Session, case_id: int) -> Sequence[CaseEvent]:
     query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.at), col(CaseEvent.id))
     return session.exec(query).all()
+
+
+def stale_intakes(*, session: Session, before: dt.datetime, limit: int = 20) -> Sequence[Case]:
+    """Cases whose intake stopped (no word since ``before``) and never reached the queue."""
+    query = (
+        select(Case)
+        .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_(None), col(Case.updated_at) < before)
+        .order_by(col(Case.updated_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).all()

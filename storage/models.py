@@ -139,6 +139,35 @@ class SeenEvent(SQLModel, table=True):
     at: dt.datetime = _created()
 
 
+class InboundStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # could not be processed after every attempt: logged (without text) and kept for a look
+
+
+class InboundEvent(SQLModel, table=True):
+    """A platform event stored the moment it arrives, before the webhook answers 200; processed after.
+
+    ``key`` is the platform's idempotency key (LINE ``webhookEventId``, Telegram
+    ``update_id``): a redelivery finds its row and stores nothing. ``address`` is
+    the sender, so one person's events are processed in the order they came.
+    """
+
+    __tablename__ = "inbound_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    key: str = Field(unique=True)
+    address: str = Field(index=True)
+    body: dict[str, Any] = _json_dict()
+    status: InboundStatus = Field(default=InboundStatus.PENDING, sa_type=String(16), index=True)
+    attempts: int = 0
+    lease_until: dt.datetime | None = _when()
+    received_at: dt.datetime = _created()
+    processed_at: dt.datetime | None = _when()
+    error: str | None = None
+
+
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
 

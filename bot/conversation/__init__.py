@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.conversation.effects import AskConsent, Effect, Escalate, ForgetMe, OpenCase, RecordConsent, UpdateCase
+from bot.conversation.effects import (
+    AskConsent,
+    Effect,
+    Escalate,
+    ForgetMe,
+    NoteReceived,
+    OpenCase,
+    RecordConsent,
+    UpdateCase,
+)
 from bot.conversation.engine import Context, Outcome, respond
-from bot.conversation.model import Choice, Inbound, PersonState, Phase, Reply, Slot
+from bot.conversation.model import Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import CaseSummary
 from bot.conversation.texts import TEXTS_FILE, Texts
 from intents import Classifier
@@ -31,6 +40,8 @@ __all__ = [
     "Escalate",
     "ForgetMe",
     "Inbound",
+    "Kind",
+    "NoteReceived",
     "OpenCase",
     "Outcome",
     "PersonState",

@@ -50,4 +50,11 @@ class ForgetMe:
     """Delete this person's messages and personal fields; anonymous statistics stay."""
 
 
-Effect = OpenCase | UpdateCase | Escalate | AskConsent | RecordConsent | ForgetMe
+@dataclass(frozen=True, slots=True)
+class NoteReceived:
+    """Something the bot cannot read came (a photo, a sticker): the case notes it, the coordinator can look."""
+
+    what: str
+
+
+Effect = OpenCase | UpdateCase | Escalate | AskConsent | RecordConsent | ForgetMe | NoteReceived

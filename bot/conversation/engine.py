@@ -30,11 +30,12 @@ from bot.conversation.effects import (
     Effect,
     Escalate,
     ForgetMe,
+    NoteReceived,
     OpenCase,
     RecordConsent,
     UpdateCase,
 )
-from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, PersonState, Phase, Reply, Slot
+from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts
 from intents import Classification, Classifier, Intent
@@ -106,6 +107,8 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     """Handle one message from one person."""
     turn = _Turn(replace(state, turns=state.turns + 1), ctx)
     texts = ctx.texts
+    if inbound.kind != Kind.TEXT:
+        return _not_words(turn, inbound)
     if turn.state.phase == Phase.CONFIRM_FORGET:
         return _confirm_forget(turn, inbound)
     if inbound.choice == "forget" or texts.means("forget", inbound.text):
@@ -137,6 +140,24 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
 
 
 # --- reading a new message ------------------------------------------------------------------
+
+
+def _not_words(turn: _Turn, inbound: Inbound) -> Outcome:
+    """A follow, a group message or a sticker: a kind answer, and the pending question again if there was one."""
+    if inbound.kind == Kind.GROUP:
+        turn.say(Say.GROUP_NOTE)
+        return turn.done()
+    if inbound.kind == Kind.FOLLOW:
+        turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+        turn.say(Say.WELCOME, turn.ctx.texts.choices("menu"))
+        return turn.done()
+    turn.effects.append(NoteReceived(inbound.text))
+    turn.say(Say.MEDIA)
+    if turn.state.phase == Phase.INTAKE and turn.state.asking is not None:
+        _continue_intake(turn)  # ask the pending question again, with its buttons
+    elif turn.state.phase == Phase.IDLE and not turn.state.case_open:
+        turn.replies[-1] = Reply(turn.replies[-1].text, turn.ctx.texts.choices("menu"))
+    return turn.done()
 
 
 def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:

@@ -37,6 +37,15 @@ class Slot(StrEnum):
 HEALTH_SLOTS = frozenset({Slot.WHAT, Slot.MEDICAL})
 
 
+class Kind(StrEnum):
+    """What kind of thing arrived; the channels translate their events into one of these."""
+
+    TEXT = "text"  # words (or a button press, with ``choice``)
+    MEDIA = "media"  # a sticker, photo, voice, file or location: ``text`` names it, e.g. 「（スタンプ）」
+    FOLLOW = "follow"  # added the bot as a friend, or /start: greet and say what we keep
+    GROUP = "group"  # written in a group chat: consultations happen one to one
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One message from a person, whatever the channel.
@@ -50,6 +59,7 @@ class Inbound:
     text: str
     at: dt.datetime
     choice: str | None = None
+    kind: Kind = Kind.TEXT
 
 
 @dataclass(frozen=True, slots=True)

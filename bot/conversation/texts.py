@@ -65,6 +65,9 @@ class Say(StrEnum):
     WAIT_STILL = "wait_still"
     WAIT_NOBODY = "wait_nobody"
     CLAIMED = "claimed"
+    WELCOME = "welcome"
+    MEDIA = "media"
+    GROUP_NOTE = "group_note"
 
 
 class _Strict(BaseModel):

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -24,13 +24,15 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from bot.channels import Channel, build_channels
 from bot.conversation import Context, load_context
 from bot.desk import Desk
+from bot.labels import INTENT_LABELS
 from bot.paging import TOKYO
+from bot.receiver import Receiver
 from bot.senders import Sender, WebSender
 from bot.settings import Settings
 from bot.web import auth
-from bot.web.labels import INTENT_LABELS
 from bot.workers import Dispatcher, Purger, Repager
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Case, CaseStatus
@@ -51,6 +53,8 @@ class Services:
     desk: Desk
     templates: Jinja2Templates
     secret: bytes
+    channels: dict[str, Channel] = field(default_factory=dict)
+    receiver: Receiver | None = None  # woken by the webhooks when events were stored
 
 
 def tokyo(value: dt.datetime | None, fmt: str = "%m/%d %H:%M") -> str:
@@ -93,21 +97,28 @@ def create_app(
     ctx: Context | None = None,
     workers: bool = True,
     senders: Mapping[str, Sender] | None = None,
+    channels: Mapping[str, Channel] | None = None,
 ) -> FastAPI:
+    """The app; ``channels`` defaults to those whose secrets are set (``bot.channels.build_channels``)."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = Desk.build(ctx or load_context(), settings)
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
-    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine))
-    web = WebSender(engine)
-    all_senders: dict[str, Sender] = {"web": web, "terminal": web, **(senders or {})}
+    platforms = dict(build_channels(settings) if channels is None else channels)
+    receiver = Receiver(engine, platforms, desk)
+    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, receiver)
+    web = WebSender()
+    all_senders: dict[str, Sender] = {"web": web, "terminal": web, **platforms, **(senders or {})}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks = []
+        for platform in platforms.values():
+            await platform.start()
         if workers:
             loops = (
+                receiver.run(stop),
                 Dispatcher(engine, all_senders, desk).run(stop),
                 Repager(engine, desk).run(stop),
                 Purger(engine, desk).run(stop),
@@ -118,18 +129,22 @@ def create_app(
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for platform in platforms.values():
+                await platform.close()
             engine.dispose()
 
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.services = services
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from bot.web import chat, coordinator, health
+    from bot.web import chat, coordinator, health, reports, webhooks
 
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(coordinator.router)
     app.include_router(coordinator.api)
+    app.include_router(reports.router)
+    app.include_router(webhooks.router)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

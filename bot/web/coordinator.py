@@ -23,10 +23,10 @@ from sqlmodel import Session, col, select
 
 from bot import casework
 from bot.conversation.summary import CaseSummary
+from bot.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from bot.web import auth
 from bot.web.app import LoginRequired, Services
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
-from bot.web.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from storage import cases
 from storage.db import session_scope
 from storage.models import (
@@ -351,9 +351,11 @@ def note(
 
 
 @router.post("/cases/{case_id}/reassign")
-def reassign(case_id: int, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]) -> Response:
+def reassign(
+    case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]
+) -> Response:
     try:
-        casework.reassign(session, login.coordinator, case_id, to, utcnow())
+        casework.reassign(session, login.coordinator, case_id, to, utcnow(), svc.desk.public_url)
     except casework.CaseworkError as error:
         return _error(case_id, error)
     return _back(case_id, "reassigned")

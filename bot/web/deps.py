@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.web import auth
 from bot.web.app import LoginRequired, Services
+from storage.db import session_scope
 from storage.models import Coordinator, LoginSession
 from storage.types import utcnow
 
@@ -27,13 +28,8 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 def db_session(svc: ServicesDep) -> Iterator[Session]:
     """A session committed when the route returns normally, rolled back when it raises."""
-    with Session(svc.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(svc.engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(db_session)]

@@ -111,3 +111,24 @@ def test_help_lists_the_commands(command: list[str]) -> None:
     assert result.exit_code == 0
     for name in ("classify", "eval", "chat", "train", "bench") if command == ["--help"] else ("check", "eval"):
         assert name in result.output
+
+
+def test_coordinator_accounts_and_the_rota_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MADOGUCHI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    added = runner.invoke(
+        app, ["coordinator", "add", "sato", "--region", "nemuro", "--name", "佐藤", "--password", "x" * 12]
+    )
+    assert added.exit_code == 0 and "serves nemuro" in added.output
+    again = runner.invoke(app, ["coordinator", "add", "sato", "--region", "nemuro", "--password", "y" * 12])
+    assert again.exit_code == 1 and "taken" in again.output
+    short = runner.invoke(app, ["coordinator", "add", "ito", "--region", "nemuro", "--password", "short"])
+    assert short.exit_code == 1 and "too short" in short.output
+    slot = runner.invoke(app, ["rota", "add", "sato", "--region", "nemuro", "--days", "0123456"])
+    assert slot.exit_code == 0
+    wrong = runner.invoke(app, ["rota", "add", "sato", "--region", "shiroi"])
+    assert wrong.exit_code == 1 and "does not serve" in wrong.output
+    shown = runner.invoke(app, ["rota", "show", "--region", "nemuro"])
+    assert "on call now: sato" in shown.output and "月火水木金土日" in shown.output

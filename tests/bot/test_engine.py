@@ -3,12 +3,28 @@ a young person and a supporter would live through."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
-from bot.conversation import Context, Escalate, ForgetMe, OpenCase, Phase, RecordConsent, Slot, UpdateCase
+from bot.conversation import (
+    Context,
+    Escalate,
+    ForgetMe,
+    Inbound,
+    Kind,
+    OpenCase,
+    PersonState,
+    Phase,
+    RecordConsent,
+    Slot,
+    UpdateCase,
+    respond,
+)
 from tests.bot.dialogue import Dialogue
+
+NOW = dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
 
 
 def test_an_urgent_message_gets_the_number_first_and_pages_at_once(ctx: Context) -> None:
@@ -217,3 +233,29 @@ def test_new_urgent_news_pages_again(ctx: Context) -> None:
     out = d.say("もう死にたい")
     escalations = d.effects_of(Escalate)
     assert len(escalations) == 2 and "0120-279-338" in out.text
+
+
+# --- things that are not words (channels translate stickers, follows and groups into these kinds) ----
+
+
+def test_a_sticker_gets_a_kind_reply_and_the_pending_question_again(ctx: Context) -> None:
+    first = respond(PersonState.new("nemuro"), Inbound("母が倒れて救急車で運ばれた。弟がひとり", NOW), ctx)
+    asked = first.replies[-1].text
+    sticker = respond(first.state, Inbound("（スタンプ）", NOW, kind=Kind.MEDIA), ctx)
+    assert "ことばで 書いて" in sticker.replies[0].text
+    assert sticker.replies[-1].text == asked and sticker.replies[-1].choices  # the same question, same buttons
+    assert sticker.state.asking == first.state.asking
+    assert [type(effect).__name__ for effect in sticker.effects] == ["NoteReceived"]
+
+
+def test_a_follow_greets_and_says_what_is_kept_and_how_to_delete(ctx: Context) -> None:
+    outcome = respond(PersonState.new("nemuro"), Inbound("", NOW, kind=Kind.FOLLOW), ctx)
+    text = outcome.text
+    assert "データを消して" in text and "いいと 言われたときだけ" in text
+    assert outcome.replies[-1].choices == ctx.texts.choices("menu")
+    assert outcome.effects == ()
+
+
+def test_a_group_message_is_told_consultations_are_one_to_one_and_nothing_is_opened(ctx: Context) -> None:
+    outcome = respond(PersonState.new("nemuro"), Inbound("母が倒れた", NOW, kind=Kind.GROUP), ctx)
+    assert "1対1" in outcome.text and outcome.effects == () and not outcome.state.case_open

@@ -15,6 +15,8 @@ function newId() {
 }
 
 function show(messages) {
+  // Nothing new (most polls): keep the quick-reply buttons that are showing.
+  if (!messages.length) return;
   for (const m of messages) {
     if (document.querySelector(`[data-id="${m.id}"]`)) continue;
     const bubble = document.createElement("div");
@@ -31,8 +33,8 @@ function show(messages) {
   }
   const last = [...log.querySelectorAll(".bubble")].pop();
   document.querySelectorAll(".choices").forEach((node) => node.remove());
-  const lastMessage = messages.length ? messages[messages.length - 1] : null;
-  if (lastMessage && lastMessage.choices.length && last && last.dataset.id == lastMessage.id) {
+  const lastMessage = messages[messages.length - 1];
+  if (lastMessage.choices.length && last && last.dataset.id == lastMessage.id) {
     const row = document.createElement("div");
     row.className = "choices";
     for (const choice of lastMessage.choices) {
@@ -44,7 +46,7 @@ function show(messages) {
     }
     log.append(row);
   }
-  if (messages.length) log.parentElement.scrollTop = log.parentElement.scrollHeight;
+  log.parentElement.scrollTop = log.parentElement.scrollHeight;
 }
 
 async function call(url, options = {}) {

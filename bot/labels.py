@@ -25,4 +25,11 @@ EVENT_LABELS = {
     "resolved": "終わりにした",
     "delivery_failed": "送信が 届かなかった",
     "forgotten": "本人の 希望で 記録を 消した",
+    "received": "写真・スタンプなどが 届いた",
+}
+#: What a coordinator's phone is told after pressing 受ける on a page.
+PHONE_CLAIM = {
+    "won": "ケース #{case} を 受けました。本人への 返事は ページから どうぞ。",
+    "taken": "ケース #{case} は ほかの 相談員が 先に 受けました。",
+    "not_yours": "ケース #{case} は 受けられません（地域が ちがうか、もう 終わっています）。",
 }

@@ -1,0 +1,283 @@
+"""LINE (Messaging API, line-bot-sdk v3): verify the signature, keep the events, translate them, send.
+
+Thin by design: no wording decisions (see bot/conversation). Inbound: the SDK's
+``SignatureValidator`` over the raw body, then one stored row per event, keyed
+by ``webhookEventId`` (a redelivery finds its row). Events are parsed with the
+SDK's ``Event.from_dict`` when processed, not before the 200. Outbound: the
+reply token while it is fresh, else a push whose ``X-Line-Retry-Key`` is the
+same on every attempt of one outbox row, so LINE delivers it once (a 409 means
+it already did). Quick replies carry the engine's buttons as postbacks. The
+SDK's errors become ``DeliveryError`` here, once.
+
+Never logs message text: SDK validation errors echo the whole event, so only
+their type is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from linebot.v3 import SignatureValidator
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+    TextMessage,
+)
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    GroupSource,
+    JoinEvent,
+    MemberJoinedEvent,
+    MessageEvent,
+    PostbackEvent,
+    RoomSource,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+)
+
+from bot.channels.base import ClaimPress, Stored, Translation
+from bot.channels.errors import BadSignature
+from bot.channels.split import split_text
+from bot.conversation import Inbound, Kind
+from bot.inbox import Arrival
+from bot.senders import DeliveryError, Outgoing
+
+log = logging.getLogger(__name__)
+
+NAME = "line"
+DEFAULT_API = "https://api.line.me"
+#: LINE counts text in UTF-16 code units; five message objects per call; thirteen quick replies.
+TEXT_LIMIT, MESSAGES_PER_CALL, QUICK_REPLIES, LABEL_LIMIT = 5000, 5, 13, 20
+#: The console's old "Verify" sent dummy events with these reply tokens; replying to them fails.
+DUMMY_TOKENS = frozenset({"0" * 32, "f" * 32})
+MEDIA_NAMES = {
+    "image": "（写真）",
+    "video": "（動画）",
+    "audio": "（音声）",
+    "file": "（ファイル）",
+    "location": "（位置情報）",
+    "sticker": "（スタンプ）",
+}
+_RETRY_KEYS = uuid.UUID("6f0b1a52-5c1e-4d36-9d43-0c8f1b0e7a11")  # namespace for our retry keys
+
+
+def retry_key(outbox_id: int, call: int = 0) -> str:
+    """The X-Line-Retry-Key of one push: the same for every attempt of the same outbox row."""
+    return str(uuid.uuid5(_RETRY_KEYS, f"outbox:{outbox_id}:{call}"))
+
+
+def _address(source: object) -> str | None:
+    """Where replies go: the group, else the room, else the user."""
+    for kind, field in ((GroupSource, "group_id"), (RoomSource, "room_id"), (UserSource, "user_id")):
+        if isinstance(source, kind):
+            value = getattr(source, field, None)
+            return str(value) if value else None
+    return None
+
+
+def _raw_address(event: Mapping[str, Any]) -> str:
+    source = event.get("source")
+    if not isinstance(source, dict):
+        return "unknown"
+    for field in ("groupId", "roomId", "userId"):
+        value = source.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return "unknown"
+
+
+class LineChannel:
+    name = NAME
+
+    def __init__(self, secret: str, access_token: str, api_base_url: str = DEFAULT_API) -> None:
+        self.validator = SignatureValidator(secret)
+        host = None if api_base_url.rstrip("/") == DEFAULT_API else api_base_url.rstrip("/")
+        self.configuration = Configuration(host=host, access_token=access_token)
+        self._client: AsyncApiClient | None = None
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        signature = headers.get("x-line-signature", "")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadSignature("body is not UTF-8") from error
+        if not signature or not self.validator.validate(text, signature):
+            raise BadSignature("X-Line-Signature missing or wrong")
+
+    def events(self, body: bytes) -> list[Stored]:
+        """Events worth keeping; the console's verify requests (no events, or dummy ones) give []."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return []
+        events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(events, list):
+            return []
+        stored = []
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            key = event.get("webhookEventId")
+            if not isinstance(key, str) or not key or event.get("replyToken") in DUMMY_TOKENS:
+                continue  # the old verify body: dummy tokens and no event id
+            stored.append(Stored(f"{NAME}:{key}"[:200], _raw_address(event), event))
+        return stored
+
+    async def translate(self, stored: Stored, received_at: dt.datetime) -> Translation:
+        try:
+            event = Event.from_dict(stored.body)
+        except (ValueError, TypeError, KeyError) as error:  # pydantic's ValidationError is a ValueError
+            return self._unreadable(stored, received_at, type(error).__name__)
+        if str(getattr(event, "mode", "active")) in {"standby", "EventMode.STANDBY"}:
+            return Translation(notes=("standby mode: another channel holds the chat",))
+        address = _address(event.source)
+        if address is None:
+            return Translation(notes=("no source",))
+        is_one_to_one = isinstance(event.source, UserSource)
+        token = getattr(event, "reply_token", None)
+        token = token if token and token not in DUMMY_TOKENS else None
+
+        def arrive(
+            text: str, kind: Kind = Kind.TEXT, choice: str | None = None, household: str | None = None
+        ) -> Arrival:
+            inbound = Inbound(text, received_at, choice, kind)
+            return Arrival(NAME, address, inbound, stored.key, household, reply_token=token)
+
+        if isinstance(event, FollowEvent):
+            return Translation(arrivals=(arrive("", Kind.FOLLOW),))
+        if isinstance(event, UnfollowEvent):
+            return Translation(notes=("unfollowed",))
+        if isinstance(event, JoinEvent | MemberJoinedEvent):
+            return Translation(arrivals=(arrive("", Kind.GROUP),))
+        if isinstance(event, PostbackEvent):
+            data = event.postback.data if event.postback else ""
+            if data.startswith("claim:") and data[6:].isdigit():
+                return Translation(claims=(ClaimPress(int(data[6:]), address),))
+            return Translation(arrivals=(arrive(data, choice=data),))
+        if isinstance(event, MessageEvent):
+            message = event.message
+            if not is_one_to_one:
+                return Translation(arrivals=(arrive("", Kind.GROUP),))
+            if isinstance(message, TextMessageContent):
+                await self.show_loading(address)
+                return Translation(arrivals=(arrive(message.text),))
+            kind_name = str(getattr(message, "type", "") or "")
+            return Translation(arrivals=(arrive(MEDIA_NAMES.get(kind_name, "（メッセージ）"), Kind.MEDIA),))
+        return Translation(notes=(f"ignored {type(event).__name__}",))
+
+    def _unreadable(self, stored: Stored, received_at: dt.datetime, why: str) -> Translation:
+        """An event this SDK version cannot read: a message from a person still gets an answer, read by hand."""
+        body = stored.body
+        message = body.get("message")
+        source = body.get("source")
+        if body.get("type") != "message" or not isinstance(message, dict) or not isinstance(source, dict):
+            return Translation(notes=(f"unreadable {str(body.get('type'))[:30]} event ({why})",))
+        if source.get("type") != "user" or body.get("mode") == "standby":
+            return Translation(notes=(f"unreadable message outside a 1:1 chat ({why})",))
+        text = message.get("text")
+        token = body.get("replyToken") if isinstance(body.get("replyToken"), str) else None
+        if message.get("type") == "text" and isinstance(text, str):
+            inbound = Inbound(text, received_at)
+        else:
+            inbound = Inbound(MEDIA_NAMES.get(str(message.get("type")), "（メッセージ）"), received_at, kind=Kind.MEDIA)
+        arrival = Arrival(NAME, stored.address, inbound, stored.key, reply_token=token)
+        return Translation(arrivals=(arrival,), notes=(f"read by hand ({why})",))
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def _api(self) -> AsyncMessagingApi:
+        if self._client is None:
+            self._client = AsyncApiClient(self.configuration)
+        return AsyncMessagingApi(self._client)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def show_loading(self, chat_id: str) -> None:
+        """The "typing" dots while the bot thinks (1:1 chats only); best effort, never fails a message."""
+        try:
+            await self._api().show_loading_animation(ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=5))
+        except (ApiException, aiohttp.ClientError, TimeoutError) as error:
+            log.info("loading animation not shown: %s", type(error).__name__)
+
+    async def send(self, item: Outgoing) -> None:
+        messages = [
+            TextMessage(text=part, quick_reply=_quick_reply(choices) if last else None)
+            for text, choices in item.messages
+            for part, last in _parts(text)
+        ]
+        calls = [messages[i : i + MESSAGES_PER_CALL] for i in range(0, len(messages), MESSAGES_PER_CALL)]
+        for number, call in enumerate(calls):
+            if number == 0 and await self._reply(item, call):
+                continue
+            await self._push(item.address, call, retry_key(item.id, number))
+
+    async def _reply(self, item: Outgoing, messages: list[TextMessage]) -> bool:
+        """Use the reply token if it is still fresh and this is the first try; False when push must do it."""
+        token, until = item.payload.get("reply_token"), item.payload.get("reply_until")
+        if not token or not until or item.attempts > 1 or dt.datetime.now(dt.UTC) > dt.datetime.fromisoformat(until):
+            return False
+        try:
+            await self._api().reply_message(ReplyMessageRequest(reply_token=token, messages=messages))
+        except ApiException as error:
+            if error.status == 400:
+                return False  # the token expired or was used: push instead
+            raise _delivery_error(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(f"LINE reply: {type(error).__name__}") from error
+        return True
+
+    async def _push(self, to: str, messages: list[TextMessage], key: str) -> None:
+        try:
+            await self._api().push_message(PushMessageRequest(to=to, messages=messages), x_line_retry_key=key)
+        except ApiException as error:
+            if error.status == 409:
+                return  # accepted before under this retry key: already delivered
+            raise _delivery_error(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(f"LINE push: {type(error).__name__}") from error
+
+
+def _parts(text: str) -> list[tuple[str, bool]]:
+    parts = split_text(text or " ", TEXT_LIMIT, utf16=True)
+    return [(part, i == len(parts) - 1) for i, part in enumerate(parts)]
+
+
+def _quick_reply(choices: list[dict[str, str]]) -> QuickReply | None:
+    items = [
+        QuickReplyItem(action=PostbackAction(label=c["label"][:LABEL_LIMIT], data=c["value"], display_text=c["label"]))
+        for c in choices[:QUICK_REPLIES]
+    ]
+    return QuickReply(items=items) if items else None
+
+
+def _delivery_error(error: ApiException) -> DeliveryError:
+    """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not."""
+    status = int(error.status or 0)
+    message = f"LINE HTTP {status}"
+    if status == 429 or status >= 500 or status == 0:
+        return DeliveryError(message)  # no Retry-After from LINE: exponential backoff with jitter
+    return DeliveryError(message, permanent=True)

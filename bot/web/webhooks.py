@@ -1,0 +1,59 @@
+"""``POST /webhooks/line`` and ``POST /webhooks/telegram``: verify, store, answer 200; the receiver does the rest.
+
+Persist, then acknowledge: the 200 goes out only once every event of the body
+is committed (a redelivered event stores nothing and is answered 200 too). A
+body that fails verification gets a 4xx and nothing is stored. A verified body
+with nothing usable in it (the LINE console's verify request, an update the SDK
+cannot read) is answered 200, so the platform does not retry it forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from bot.channels import BadSignature, Stored
+from bot.web.app import Services
+from bot.web.deps import ServicesDep
+from storage import inbound
+from storage.db import session_scope
+from storage.types import utcnow
+
+router = APIRouter(prefix="/webhooks")
+log = logging.getLogger(__name__)
+MAX_BODY = 1_000_000  # bytes; LINE's own limit is 2 MB for what it sends, real webhooks are a few kB
+REFUSED = {"line": 401, "telegram": 403}  # what each platform's docs expect for a bad signature or secret
+
+
+@router.post("/{name}")
+async def webhook(name: str, request: Request, svc: ServicesDep) -> JSONResponse:
+    channel = svc.channels.get(name)
+    if channel is None:
+        raise HTTPException(status_code=404, detail=f"channel {name!r} is not configured here")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail="body too large")
+    try:
+        channel.verify(body, request.headers)
+    except BadSignature as error:
+        svc.desk.metrics.webhooks.labels(name, "refused").inc()
+        raise HTTPException(status_code=REFUSED.get(name, 401), detail=str(error)) from error
+    events = channel.events(body)
+    new = await asyncio.to_thread(_store, svc, name, events) if events else 0
+    svc.desk.metrics.webhooks.labels(name, "stored").inc(new)
+    svc.desk.metrics.webhooks.labels(name, "duplicate").inc(len(events) - new)
+    if new and svc.receiver is not None:
+        svc.receiver.wake.set()
+    return JSONResponse({"ok": True, "stored": new})
+
+
+def _store(svc: Services, name: str, events: list[Stored]) -> int:
+    at = utcnow()
+    with session_scope(svc.engine) as session:
+        return sum(
+            inbound.store(session=session, channel=name, key=e.key, address=e.address, body=e.body, at=at)
+            for e in events
+        )

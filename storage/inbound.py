@@ -1,0 +1,108 @@
+"""Inbound events: stored before the webhook answers, then processed by a worker, in order per person.
+
+``store`` is an insert that does nothing when the key is already there (``ON
+CONFLICT DO NOTHING`` on both databases), so a platform's redelivery stores
+nothing and is still answered 200. ``claim`` leases pending events as the
+outbox does, skipping any event whose sender has an earlier event still pending:
+one person's messages are handled one at a time, in the order they came, while
+different people's run side by side (and across processes on PostgreSQL).
+Functions take ``*, session`` and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import CursorResult, and_, exists, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from storage.models import InboundEvent, InboundStatus
+
+LEASE = dt.timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+def store(*, session: Session, channel: str, key: str, address: str, body: dict[str, Any], at: dt.datetime) -> bool:
+    """Store one event; False when its key was already stored (a redelivery)."""
+    values = {
+        "channel": channel,
+        "key": key,
+        "address": address,
+        "body": body,
+        "status": InboundStatus.PENDING,
+        "attempts": 0,
+        "received_at": at,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(InboundEvent).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING, not rowcount: psycopg reports no row count for this insert; both databases return the new id.
+    return session.execute(statement.returning(col(InboundEvent.id))).first() is not None
+
+
+def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[InboundEvent]:
+    """Lease up to ``limit`` events that are next in line for their sender."""
+    earlier = aliased(InboundEvent)
+    free = or_(col(InboundEvent.lease_until).is_(None), col(InboundEvent.lease_until) < at)
+    waits_for_earlier = exists().where(
+        and_(
+            col(earlier.address) == col(InboundEvent.address),
+            col(earlier.channel) == col(InboundEvent.channel),
+            col(earlier.id) < col(InboundEvent.id),
+            col(earlier.status) == InboundStatus.PENDING,
+        )
+    )
+    candidates = session.exec(
+        select(InboundEvent.id)
+        .where(InboundEvent.status == InboundStatus.PENDING, free, ~waits_for_earlier)
+        .order_by(col(InboundEvent.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    leased: list[InboundEvent] = []
+    for event_id in candidates:
+        result = session.execute(
+            update(InboundEvent)
+            .where(col(InboundEvent.id) == event_id, col(InboundEvent.status) == InboundStatus.PENDING, free)
+            .values(lease_until=at + lease, attempts=col(InboundEvent.attempts) + 1)
+        )
+        assert isinstance(result, CursorResult)
+        if result.rowcount == 1:
+            event = session.get(InboundEvent, event_id, populate_existing=True)
+            assert event is not None
+            leased.append(event)
+    return leased
+
+
+def mark_done(*, session: Session, event_id: int, at: dt.datetime) -> None:
+    session.execute(
+        update(InboundEvent)
+        .where(col(InboundEvent.id) == event_id)
+        .values(status=InboundStatus.DONE, processed_at=at, lease_until=None, error=None)
+    )
+
+
+def mark_error(*, session: Session, event: InboundEvent, error: str, at: dt.datetime) -> bool:
+    """Record a failed attempt; True when it will be tried again, False once it is given up."""
+    given_up = event.attempts >= MAX_ATTEMPTS
+    session.execute(
+        update(InboundEvent)
+        .where(col(InboundEvent.id) == event.id)
+        .values(
+            status=InboundStatus.FAILED if given_up else InboundStatus.PENDING,
+            lease_until=None if given_up else at + dt.timedelta(seconds=2**event.attempts),
+            error=error[:500],
+            processed_at=at if given_up else None,
+        )
+    )
+    return not given_up
+
+
+def pending(*, session: Session) -> Sequence[InboundEvent]:
+    query = select(InboundEvent).where(InboundEvent.status == InboundStatus.PENDING).order_by(col(InboundEvent.id))
+    return session.exec(query).all()

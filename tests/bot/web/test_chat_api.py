@@ -1,0 +1,112 @@
+"""The local web chat over HTTP: identity cookie, CSRF header, idempotent posts, later messages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from bot import casework
+from bot.senders import WebSender
+from bot.web.app import Services
+from bot.workers import Dispatcher
+from storage.db import session_scope
+from storage.models import Case, Coordinator, Direction, Message
+from tests.builders import URGENT_TEXT, coordinator
+
+
+def _open_chat(client: TestClient, query: str = "") -> dict[str, str]:
+    page = client.get("/chat/" + query)
+    assert page.status_code == 200 and "madoguchi_chat" in page.cookies
+    token = re.search(r'data-csrf="([0-9a-f]+)"', page.text)
+    assert token is not None
+    return {"X-CSRF-Token": token[1]}
+
+
+def _send(client: TestClient, headers: dict[str, str], text: str, **extra: object) -> dict[str, object]:
+    body = {"text": text, "client_id": uuid.uuid4().hex, **extra}
+    response = client.post("/chat/api/messages", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, object] = response.json()
+    return data
+
+
+def test_a_message_gets_the_bot_replies_in_the_response(client: TestClient) -> None:
+    headers = _open_chat(client)
+    data = _send(client, headers, "こんにちは")
+    messages = data["messages"]
+    assert isinstance(messages, list)
+    assert messages[0]["who"] == "me" and messages[0]["text"] == "こんにちは"
+    assert messages[1]["who"] == "bot" and messages[1]["choices"]  # the menu buttons
+
+
+def test_without_the_page_csrf_header_nothing_is_stored(app: FastAPI, client: TestClient) -> None:
+    _open_chat(client)
+    body = {"text": URGENT_TEXT, "client_id": uuid.uuid4().hex}
+    assert client.post("/chat/api/messages", json=body).status_code == 403
+    assert client.post("/chat/api/messages", json=body, headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    services: Services = app.state.services
+    with Session(services.engine) as session:
+        assert session.exec(select(Message)).all() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": "", "client_id": "abcdefgh12"},
+        {"text": "   ", "client_id": "abcdefgh12"},
+        {"text": "あ", "client_id": "short"},
+        {"text": "あ", "client_id": "../../etc/passwd"},
+        {"text": "あ" * 5001, "client_id": "abcdefgh12"},
+        {"text": 42, "client_id": "abcdefgh12"},
+    ],
+)
+def test_bad_messages_get_a_clear_4xx(client: TestClient, body: dict[str, object]) -> None:
+    headers = _open_chat(client)
+    response = client.post("/chat/api/messages", json=body, headers=headers)
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_a_retried_post_is_handled_once(app: FastAPI, client: TestClient) -> None:
+    headers = _open_chat(client)
+    body = {"text": URGENT_TEXT, "client_id": "same-id-123"}
+    for _ in range(3):
+        assert client.post("/chat/api/messages", json=body, headers=headers).status_code == 200
+    services: Services = app.state.services
+    with Session(services.engine) as session:
+        assert len(session.exec(select(Case)).all()) == 1
+        assert len(session.exec(select(Message).where(Message.direction == Direction.IN)).all()) == 1
+
+
+def test_a_coordinators_reply_appears_after_the_cursor(app: FastAPI, client: TestClient) -> None:
+    services: Services = app.state.services
+    coordinator(services.engine, "tonight", on_call=True)
+    headers = _open_chat(client)
+    first = _send(client, headers, URGENT_TEXT)
+    cursor = str(first["cursor"])
+    assert client.get("/chat/api/messages", params={"cursor": cursor}, headers=headers).json()["messages"] == []
+    with session_scope(services.engine) as session:
+        me = session.exec(select(Coordinator)).one()
+        case = session.exec(select(Case)).one()
+        assert case.id is not None
+        casework.claim(session, services.desk, me, case.id, case.opened_at)
+        casework.reply(session, me, case.id, "いま 電話します", case.opened_at)
+    asyncio.run(Dispatcher(services.engine, {"web": WebSender()}, services.desk).run_once())
+    later = client.get("/chat/api/messages", params={"cursor": cursor}, headers=headers).json()["messages"]
+    assert [(m["who"], m["text"]) for m in later][-1] == ("coordinator", "いま 電話します")
+    assert later[0]["who"] == "system" and "受けとりました" in later[0]["text"]
+
+
+def test_two_browsers_are_two_people(client: TestClient, app: FastAPI) -> None:
+    headers = _open_chat(client)
+    _send(client, headers, "こんにちは")
+    with TestClient(app, base_url="https://testserver") as other:
+        other_headers = _open_chat(other)
+        assert other_headers != headers
+        data = other.get("/chat/api/messages", headers=other_headers).json()
+        assert data["messages"] == []  # the other person sees nothing of the first one's chat

@@ -1,0 +1,246 @@
+"""Fixtures for the browser tests: real servers, one headless Chromium, phone-sized contexts.
+
+One server per test module (SQLite in a temporary folder; PostgreSQL in a fresh
+schema when a test asks for it), each with three coordinator accounts made by
+the CLI. The browser is launched once per session; every test gets fresh
+contexts (so fresh cookies) from the factories below, closed after the test.
+When a test fails, the log of every running server is added to its report.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from storage.db import make_engine
+from storage.models import Coordinator
+from tests.conftest import postgres_schema
+from tests.e2e.server import Server, coordinator_add, rota_add, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: An iPhone-sized screen (CSS pixels), as most families will hold it.
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
+#: Every explicit wait in these tests is at most this long (milliseconds).
+WAIT_MS = 10_000
+
+expect.set_options(timeout=WAIT_MS)
+
+
+@dataclass(frozen=True)
+class Account:
+    login: str
+    name: str
+    password: str
+
+
+#: On call around the clock (rank 0): every urgent case pages them.
+ONCALL = Account("tobe", "戸部 当番", "tobe-on-call-pass")
+#: Two colleagues in the same region, not on call.
+KIMURA = Account("kimura", "木村", "kimura-long-pass")
+SUZUKI = Account("suzuki", "鈴木", "suzuki-long-pass")
+
+
+@dataclass
+class Site:
+    """A running server with its accounts, and an engine on its database for checking what happened."""
+
+    server: Server
+    engine: Engine
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def coordinator_id(self, account: Account) -> int:
+        with Session(self.engine) as session:
+            person = session.exec(select(Coordinator).where(Coordinator.login == account.login)).one()
+            assert person.id is not None
+            return person.id
+
+
+#: Servers running now, whose logs go into the report of a failing test.
+_LIVE: list[Server] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        for server in _LIVE:
+            state = "running" if server.running else f"exited {server.process and server.process.returncode}"
+            report.sections.append((f"madoguchi serve {server.database_url.split(':')[0]} ({state})", server.log(200)))
+    return report
+
+
+def _start_site(database_url: str, log_dir: Path) -> Iterator[Site]:
+    with running_server(database_url, log_dir=log_dir, extra_args=["--access-log"]) as server:
+        accounts = (ONCALL, KIMURA, SUZUKI)
+        server.cli_parallel([coordinator_add(one.login, name=one.name, password=one.password) for one in accounts])
+        server.cli(*rota_add(ONCALL.login, rank=0))
+        engine = make_engine(database_url)
+        _LIVE.append(server)
+        try:
+            yield Site(server, engine)
+        finally:
+            _LIVE.remove(server)
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The module's server, on SQLite."""
+    folder = tmp_path_factory.mktemp("e2e-sqlite")
+    yield from _start_site(f"sqlite:///{folder / 'madoguchi.db'}", folder)
+
+
+@pytest.fixture(scope="module")
+def postgres_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The module's server, on a fresh PostgreSQL schema (dropped afterwards)."""
+    folder = tmp_path_factory.mktemp("e2e-postgres")
+    with postgres_schema() as url:
+        yield from _start_site(url, folder)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+NewContext = Callable[..., BrowserContext]
+
+
+@dataclass
+class PageErrors:
+    """Uncaught script errors of every page a test opened; a test fails if any page threw."""
+
+    errors: list[str]
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("page", lambda page: page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}")))
+
+
+@pytest.fixture
+def page_errors() -> Iterator[PageErrors]:
+    found = PageErrors([])
+    yield found
+    assert not found.errors, "script errors on the pages:\n" + "\n".join(found.errors)
+
+
+@pytest.fixture
+def new_context(browser: Browser, page_errors: PageErrors) -> Iterator[NewContext]:
+    """``new_context(site, phone=True)``: a fresh browser context (own cookies) on the site; closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def make(site: Site, *, phone: bool = True) -> BrowserContext:
+        context = browser.new_context(base_url=site.base_url, locale="ja-JP", **(PHONE if phone else DESKTOP))
+        context.set_default_timeout(WAIT_MS)
+        page_errors.watch(context)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def phone_context(new_context: NewContext) -> Callable[[Site], BrowserContext]:
+    """``phone_context(site)``: a 390x844 touch-screen context, as a family member's phone."""
+    return lambda site: new_context(site, phone=True)
+
+
+CoordinatorPage = Callable[..., Page]
+
+
+@pytest.fixture
+def coordinator_page(new_context: NewContext) -> CoordinatorPage:
+    """``coordinator_page(site, account, phone=False, live=False)``: a page of a new context, logged in, on the queue.
+
+    Without ``live`` the pages do not open their live-update stream (see ``stop_live``).
+    """
+
+    def make(site: Site, account: Account, *, phone: bool = False, live: bool = False) -> Page:
+        context = new_context(site, phone=phone)
+        if not live:
+            stop_live(context)
+        page = context.new_page()
+        log_in(page, account)
+        return page
+
+    return make
+
+
+def stop_live(context: BrowserContext) -> None:
+    """From now on, this context's pages get no live updates (their ``/coordinator/stream`` is refused).
+
+    Why: ``bot.web.coordinator.stream`` is ``async`` and checks the login with a blocking
+    database call on the event loop. On SQLite (``BEGIN IMMEDIATE``, 30 s busy timeout) a
+    stream opening while another request holds the write lock, a request that needs the
+    event loop to finish and commit, freezes the whole server for 30 s and then fails with
+    "database is locked" (seen when two coordinators' pages load at the same moment, or a
+    page loads while the chat polls). Reported as a bug; the tests that are not about live
+    updates keep their pages off the stream so they cannot hit it.
+    """
+    context.route("**/coordinator/stream", lambda route: route.abort())
+
+
+class StaleAfterRedirect(UserWarning):
+    """A page followed a POST's redirect before the POST's transaction was committed.
+
+    ``bot.web.deps.db_session`` commits in the dependency's exit, which FastAPI runs
+    after the response has been sent (scope "request"): the browser can follow the 303
+    and read the database first (seen on PostgreSQL; SQLite's BEGIN IMMEDIATE makes the
+    next request wait). Reported as a bug; until fixed, ``reload_if_stale`` loads the page
+    once more and warns, so the run shows how often it happened.
+    """
+
+
+def reload_if_stale(page: Page, fresh: Callable[[], bool], what: str) -> None:
+    if fresh():
+        return
+    warnings.warn(StaleAfterRedirect(f"{what}: {page.url} showed the state before the POST"), stacklevel=2)
+    page.reload()
+
+
+def log_in(page: Page, account: Account) -> None:
+    """Log in through the login form, as a person would; ends on the queue page."""
+    page.goto("/coordinator/login")
+    page.locator("input[name=login]").fill(account.login)
+    page.locator("input[name=password]").fill(account.password)
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    assert "m=login" not in page.url, f"{account.login} could not log in"
+    if page.url.endswith("/coordinator/login"):  # the new session was not committed yet
+        warnings.warn(StaleAfterRedirect(f"log in as {account.login}: sent back to the login page"), stacklevel=2)
+        page.goto("/coordinator/")
+    page.wait_for_url("**/coordinator/")
+    expect(page.locator("header .who")).to_have_text(account.name)

@@ -1,0 +1,86 @@
+"""A fake LINE Messaging API: reply (single-use tokens), push (with X-Line-Retry-Key), loading animation.
+
+It behaves as the reference says for what we use: a reply token works once
+(then 400 "Invalid reply token"); a push whose retry key was accepted before
+answers 409 with ``x-line-accepted-request-id`` and delivers nothing again.
+``delivered`` lists what a person would really have seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.platform import Call, Script
+
+
+class FakeLine:
+    def __init__(self) -> None:
+        self.script = Script()
+        self.used_tokens: set[str] = set()
+        self.accepted_keys: dict[str, str] = {}
+        self.delivered: list[tuple[str, str]] = []  # (to or reply token, text)
+        self.app = Starlette(
+            routes=[
+                Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
+                Route("/v2/bot/message/push", self._push, methods=["POST"]),
+                Route("/v2/bot/chat/loading/start", self._loading, methods=["POST"]),
+            ]
+        )
+
+    def texts(self, to: str | None = None) -> list[str]:
+        return [text for target, text in self.delivered if to is None or target == to]
+
+    async def _failure(self) -> Response | None:
+        failure = self.script.next_failure()
+        if failure is None:
+            return None
+        if failure.status == 0:
+            await asyncio.sleep(self.script.hang_seconds)
+            return JSONResponse({"message": "timeout"}, status_code=504)
+        return JSONResponse({"message": "fake failure"}, status_code=failure.status)
+
+    async def _record(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = await request.json()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.script.record(Call(request.url.path, headers, body))
+        return body
+
+    async def _reply(self, request: Request) -> Response:
+        body = await self._record(request)
+        failed = await self._failure()
+        if failed is not None:
+            return failed
+        token = body.get("replyToken", "")
+        if token in self.used_tokens:
+            return JSONResponse({"message": "Invalid reply token"}, status_code=400)
+        self.used_tokens.add(token)
+        self.delivered += [(f"reply:{token}", m.get("text", "")) for m in body.get("messages", [])]
+        return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18]} for _ in body.get("messages", [])]})
+
+    async def _push(self, request: Request) -> Response:
+        body = await self._record(request)
+        key = request.headers.get("x-line-retry-key")
+        if key and key in self.accepted_keys:
+            return JSONResponse(
+                {"message": "The retry key is already accepted"},
+                status_code=409,
+                headers={"x-line-accepted-request-id": self.accepted_keys[key]},
+            )
+        failed = await self._failure()
+        if failed is not None:
+            return failed
+        if key:
+            self.accepted_keys[key] = str(uuid.uuid4())
+        self.delivered += [(body.get("to", ""), m.get("text", "")) for m in body.get("messages", [])]
+        return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18]} for _ in body.get("messages", [])]})
+
+    async def _loading(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({}, status_code=202)
