@@ -70,7 +70,9 @@ class Plan:
     probe_seconds: float
 
 
-FULL = Plan(rate=50, seconds=20, gap=4.0, warmup=40, probe_rates=(50, 100, 150, 200), probe_seconds=5)
+FULL = Plan(
+    rate=50, seconds=20, gap=4.0, warmup=40, probe_rates=(50, 60, 70, 80, 90, 100, 120, 150, 200), probe_seconds=5
+)
 QUICK = Plan(rate=50, seconds=2, gap=0.5, warmup=10, probe_rates=(), probe_seconds=0)
 
 
@@ -104,6 +106,7 @@ class Done:
 class Run:
     done: list[Done]
     people: list[Person]
+    wall: float  # seconds the CPU figures below were counted over
     client_cpu: float  # seconds of this process's CPU while driving
     server_cpu: float  # seconds of the server's CPU meanwhile
     postgres_cpu: float  # seconds of every postgres process's CPU meanwhile
@@ -119,7 +122,8 @@ class Run:
         return max((d.shot.at + d.latency for d in self.done), default=0.0)
 
     def cpu_share(self, seconds: float) -> float:
-        return 100 * seconds / self.span if self.span else math.nan
+        """CPU seconds as a % of one core over the run."""
+        return 100 * seconds / self.wall if self.wall else math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,11 +423,13 @@ async def drive(http: httpx.AsyncClient, people: list[Person], shots: list[Shot]
     done: list[Done] = []
     cpu, server_cpu, machine = time.process_time(), server.cpu_seconds(), machine_cpu_seconds()
     postgres = postgres_cpu_seconds()
-    t0 = time.perf_counter() + 0.05  # a moment to start every person's task
+    start = time.perf_counter()
+    t0 = start + 0.05  # a moment to start every person's task
     await asyncio.gather(*(_talk(http, people[p], mine, t0, done) for p, mine in by_person.items()))
     return Run(
         done,
         people,
+        wall=time.perf_counter() - start,
         client_cpu=time.process_time() - cpu,
         server_cpu=server.cpu_seconds() - server_cpu,
         postgres_cpu=postgres_cpu_seconds() - postgres,
@@ -453,7 +459,7 @@ class Page:
 
 def read_pages(url: str) -> list[Page]:
     """Every page row of a web-chat case, with the address (cookie) of the person it is about."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from storage.db import make_engine
     from storage.models import Case, Conversation, Outbox
@@ -463,8 +469,8 @@ def read_pages(url: str) -> list[Page]:
         with Session(engine) as session:
             rows = session.exec(
                 select(Conversation.address, Outbox.created_at, Outbox.sent_at)
-                .join(Case, Case.conversation_id == Conversation.id)  # type: ignore[arg-type]
-                .join(Outbox, Outbox.case_id == Case.id)  # type: ignore[arg-type]
+                .join(Case, col(Case.conversation_id) == col(Conversation.id))
+                .join(Outbox, col(Outbox.case_id) == col(Case.id))
                 .where(Outbox.kind == "page", Conversation.channel == "web")
             ).all()
     finally:

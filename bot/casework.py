@@ -86,7 +86,7 @@ def claim_next(session: Session, desk: Desk, coordinator: Coordinator, at: dt.da
 
 def reply(session: Session, coordinator: Coordinator, case_id: int, text: str, at: dt.datetime) -> None:
     case = get_case(session, coordinator, case_id)
-    text = text.strip()
+    text = _plain(text)
     if not text:
         raise CaseworkError("返事が 空です。")
     if len(text) > REPLY_LIMIT:
@@ -107,7 +107,7 @@ def reply(session: Session, coordinator: Coordinator, case_id: int, text: str, a
 
 def note(session: Session, coordinator: Coordinator, case_id: int, text: str, at: dt.datetime) -> None:
     get_case(session, coordinator, case_id)
-    text = text.strip()
+    text = _plain(text)
     if not text:
         raise CaseworkError("メモが 空です。")
     cases.add_event(session=session, case_id=case_id, kind="note", at=at, coordinator_id=coordinator.id, text=text)
@@ -155,6 +155,11 @@ def resolve(session: Session, coordinator: Coordinator, case_id: int, outcome: s
             fresh = PersonState.new(person.region)
             person.state = encode(PersonState(region=fresh.region, consent=old.consent))
             session.add(person)
+
+
+def _plain(text: str) -> str:
+    """Form text as stored: browsers send textarea line breaks as CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def earlier_cases(session: Session, case: Case) -> Sequence[Case]:

@@ -9,6 +9,8 @@ anywhere else.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret.get_secret_value()):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return secret
 
     @field_validator("database_url")
     @classmethod

@@ -187,6 +187,11 @@ def claim_next(svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Re
     return _back(case_id, "claimed")
 
 
+def _logged_in(svc: Services, token: str | None) -> bool:
+    with session_scope(svc.engine) as session:
+        return auth.find_session(session, token, utcnow()) is not None
+
+
 def _version(svc: Services) -> tuple[int, int, int]:
     with Session(svc.engine) as session:
         return (
@@ -205,18 +210,17 @@ async def stream(
     Checks the login in a short session of its own: a request-long session would
     hold a SQLite transaction open for as long as the page stays open.
     """
-    with session_scope(svc.engine) as session:
-        if auth.find_session(session, token, utcnow()) is None:
-            raise LoginRequired()
+    if not await asyncio.to_thread(_logged_in, svc, token):
+        raise LoginRequired()
+    first = await asyncio.to_thread(_version, svc)  # before the page's first event: nothing in between is missed
 
     async def changes() -> AsyncIterator[str]:
-        last = None
+        last = first
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             version = await asyncio.to_thread(_version, svc)
             if version != last:
-                if last is not None:
-                    yield f"event: change\ndata: {version[0]}-{version[1]}-{version[2]}\n\n"
+                yield f"event: change\ndata: {version[0]}-{version[1]}-{version[2]}\n\n"
                 last = version
             await asyncio.sleep(1.0)
 

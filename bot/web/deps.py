@@ -32,7 +32,9 @@ def db_session(svc: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+#: scope="function": committed before the response is sent, so a redirect never outruns its own commit
+#: (and a SQLite write lock is not held while the response goes out).
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)

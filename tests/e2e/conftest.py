@@ -9,7 +9,6 @@ When a test fails, the log of every running server is added to its report.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,52 +182,14 @@ CoordinatorPage = Callable[..., Page]
 
 @pytest.fixture
 def coordinator_page(new_context: NewContext) -> CoordinatorPage:
-    """``coordinator_page(site, account, phone=False, live=False)``: a page of a new context, logged in, on the queue.
+    """``coordinator_page(site, account, phone=False)``: a page of a new context, logged in, on the queue (live)."""
 
-    Without ``live`` the pages do not open their live-update stream (see ``stop_live``).
-    """
-
-    def make(site: Site, account: Account, *, phone: bool = False, live: bool = False) -> Page:
-        context = new_context(site, phone=phone)
-        if not live:
-            stop_live(context)
-        page = context.new_page()
+    def make(site: Site, account: Account, *, phone: bool = False) -> Page:
+        page = new_context(site, phone=phone).new_page()
         log_in(page, account)
         return page
 
     return make
-
-
-def stop_live(context: BrowserContext) -> None:
-    """From now on, this context's pages get no live updates (their ``/coordinator/stream`` is refused).
-
-    Why: ``bot.web.coordinator.stream`` is ``async`` and checks the login with a blocking
-    database call on the event loop. On SQLite (``BEGIN IMMEDIATE``, 30 s busy timeout) a
-    stream opening while another request holds the write lock, a request that needs the
-    event loop to finish and commit, freezes the whole server for 30 s and then fails with
-    "database is locked" (seen when two coordinators' pages load at the same moment, or a
-    page loads while the chat polls). Reported as a bug; the tests that are not about live
-    updates keep their pages off the stream so they cannot hit it.
-    """
-    context.route("**/coordinator/stream", lambda route: route.abort())
-
-
-class StaleAfterRedirect(UserWarning):
-    """A page followed a POST's redirect before the POST's transaction was committed.
-
-    ``bot.web.deps.db_session`` commits in the dependency's exit, which FastAPI runs
-    after the response has been sent (scope "request"): the browser can follow the 303
-    and read the database first (seen on PostgreSQL; SQLite's BEGIN IMMEDIATE makes the
-    next request wait). Reported as a bug; until fixed, ``reload_if_stale`` loads the page
-    once more and warns, so the run shows how often it happened.
-    """
-
-
-def reload_if_stale(page: Page, fresh: Callable[[], bool], what: str) -> None:
-    if fresh():
-        return
-    warnings.warn(StaleAfterRedirect(f"{what}: {page.url} showed the state before the POST"), stacklevel=2)
-    page.reload()
 
 
 def log_in(page: Page, account: Account) -> None:
@@ -239,8 +200,5 @@ def log_in(page: Page, account: Account) -> None:
     with page.expect_navigation():
         page.locator("main button[type=submit]").click()
     assert "m=login" not in page.url, f"{account.login} could not log in"
-    if page.url.endswith("/coordinator/login"):  # the new session was not committed yet
-        warnings.warn(StaleAfterRedirect(f"log in as {account.login}: sent back to the login page"), stacklevel=2)
-        page.goto("/coordinator/")
     page.wait_for_url("**/coordinator/")
     expect(page.locator("header .who")).to_have_text(account.name)
