@@ -51,6 +51,7 @@ class Arrival:
     event_key: str | None = None  # the channel's idempotency key
     household_code: str | None = None  # a registered household's link, when the person came through one
     reply_token: str | None = None  # LINE: good for one reply call, for about a minute
+    region: str | None = None  # a region chosen by the link the person came through (Telegram /start nemuro)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def _conversation(session: Session, desk: Desk, arrival: Arrival, at: dt.datetim
     ).first()
     household = _household(session, arrival.household_code)
     if conversation is None:
-        region = household.region if household else desk.region
+        region = household.region if household else _known_region(desk, arrival.region) or desk.region
         person = Person(region=region, state={}, household_id=household.id if household else None, created_at=at)
         session.add(person)
         session.flush()
@@ -162,6 +163,10 @@ def _conversation(session: Session, desk: Desk, arrival: Arrival, at: dt.datetim
     if household is not None and person.household_id != household.id:
         person.household_id = household.id
     return conversation, person
+
+
+def _known_region(desk: Desk, region: str | None) -> str | None:
+    return region if region and region in desk.ctx.kb.regions else None
 
 
 def _household(session: Session, code: str | None) -> Household | None:

@@ -154,15 +154,17 @@ class TelegramChannel:
         address = str(chat.id) if chat else "unknown"
         choice = extra.pop("choice", None)
         inbound = Inbound(text, self._received[update.update_id], choice, kind)
-        arrival = Arrival(NAME, address, inbound, f"{NAME}:{update.update_id}", extra.get("household"))
+        key = f"{NAME}:{update.update_id}"
+        arrival = Arrival(NAME, address, inbound, key, extra.get("household"), region=extra.get("region"))
         self._results[update.update_id] = Translation(arrivals=(arrival,))
 
     async def _on_group(self, update: Update, context: Context) -> None:
         self._arrive(update, "", Kind.GROUP)
 
     async def _on_start(self, update: Update, context: Context) -> None:
-        payload = context.args[0] if context.args else None
-        self._arrive(update, "", Kind.FOLLOW, household=payload if payload and _PAYLOAD.match(payload) else None)
+        """/start, maybe with a deep-link payload: a region id (t.me/bot?start=nemuro) or a household's code."""
+        payload = context.args[0] if context.args and _PAYLOAD.match(context.args[0]) else None
+        self._arrive(update, "", Kind.FOLLOW, household=payload, region=payload)
 
     async def _on_delete(self, update: Update, context: Context) -> None:
         self._arrive(update, "データを消して", choice="forget")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from storage.models import Case, InboundEvent, Message, Outbox, OutboxStatus
+from storage.db import session_scope
+from storage.models import Case, CaseStatus, Coordinator, InboundEvent, Message, Outbox, OutboxStatus
 from tests.bot.channels.conftest import Platforms, line_signature
 from tests.builders import URGENT_TEXT, coordinator
 from tests.fakes.events import USER, line_body, line_event, line_postback, line_text
@@ -118,3 +119,22 @@ def test_a_message_this_sdk_cannot_read_still_gets_an_answer(platforms: Platform
     platforms.settle()
     texts = [m["text"] for call in platforms.line.script.to("/message/reply") for m in call.body["messages"]]
     assert any("まどぐち" in text for text in texts) and any("ことばで 書いて" in text for text in texts)
+
+
+def test_a_coordinator_paged_on_line_claims_with_the_postback_button(platforms: Platforms) -> None:
+    person = coordinator(platforms.services.engine, "tonight", on_call=True)
+    with session_scope(platforms.services.engine) as session:
+        row = session.get(Coordinator, person.id)
+        assert row is not None
+        row.page_channel, row.page_address = "line", "Ucoordinator"
+    platforms.post_line(line_body(line_text(URGENT_TEXT)))
+    platforms.settle()
+    page = next(call for call in platforms.line.script.to("/message/push") if call.body["to"] == "Ucoordinator")
+    assert page.headers["x-line-retry-key"] and "【緊急】" in page.body["messages"][0]["text"]
+    action = page.body["messages"][0]["quickReply"]["items"][0]["action"]
+    platforms.post_line(line_body(line_postback(action["data"], user="Ucoordinator")))
+    platforms.settle()
+    with Session(platforms.services.engine) as session:
+        case = session.exec(select(Case)).one()
+        assert case.status == CaseStatus.CLAIMED and case.claimed_by == person.id
+    assert any("受けました" in text for text in platforms.line.texts())

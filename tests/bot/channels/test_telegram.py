@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot.channels.telegram import TelegramChannel
 from bot.web.app import Services
 from storage.db import session_scope
-from storage.models import Case, CaseStatus, Coordinator, Household, InboundEvent, Outbox, OutboxStatus
-from tests.bot.channels.conftest import Platforms
+from storage.models import Case, CaseStatus, Coordinator, Household, InboundEvent, Outbox, OutboxStatus, Person
+from tests.bot.channels.conftest import TELEGRAM_SECRET, Platforms
 from tests.builders import URGENT_TEXT, coordinator
 from tests.fakes.events import CHAT, telegram_callback, telegram_message
 
@@ -134,3 +135,20 @@ def test_a_coordinator_paged_on_telegram_claims_with_the_button(platforms: Platf
         assert case.status == CaseStatus.CLAIMED and case.claimed_by == person.id
     assert any("受けました" in text for text in platforms.telegram.texts(9001))
     assert any("相談員が 受けとりました" in text for text in _sent(platforms))
+
+
+def test_start_with_a_region_link_puts_the_person_in_that_region(platforms: Platforms) -> None:
+    platforms.post_telegram(telegram_message("/start shiroi", chat=31))
+    platforms.post_telegram(telegram_message("/start nowhere", chat=32))
+    platforms.settle()
+    with Session(platforms.services.engine) as session:
+        regions = {p.region for p in session.exec(select(Person)).all()}
+    assert regions == {"shiroi", "nemuro"}  # an unknown payload keeps the default region
+
+
+def test_set_webhook_registers_the_url_with_the_secret(platforms: Platforms) -> None:
+    channel = platforms.services.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    assert platforms.client.portal.call(channel.set_webhook, "https://madoguchi.example/webhooks/telegram")  # type: ignore[union-attr]
+    assert platforms.telegram.webhook["url"] == "https://madoguchi.example/webhooks/telegram"
+    assert platforms.telegram.webhook["secret_token"] == TELEGRAM_SECRET
