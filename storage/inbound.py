@@ -15,12 +15,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, exists, or_, update
+from sqlalchemy import and_, exists, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from storage import leases
 from storage.models import InboundEvent, InboundStatus
 
 LEASE = dt.timedelta(seconds=60)
@@ -48,7 +49,6 @@ def store(*, session: Session, channel: str, key: str, address: str, body: dict[
 def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[InboundEvent]:
     """Lease up to ``limit`` events that are next in line for their sender."""
     earlier = aliased(InboundEvent)
-    free = or_(col(InboundEvent.lease_until).is_(None), col(InboundEvent.lease_until) < at)
     waits_for_earlier = exists().where(
         and_(
             col(earlier.address) == col(InboundEvent.address),
@@ -59,24 +59,13 @@ def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timed
     )
     candidates = session.exec(
         select(InboundEvent.id)
-        .where(InboundEvent.status == InboundStatus.PENDING, free, ~waits_for_earlier)
+        .where(InboundEvent.status == InboundStatus.PENDING, leases.free(InboundEvent, at), ~waits_for_earlier)
         .order_by(col(InboundEvent.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    leased: list[InboundEvent] = []
-    for event_id in candidates:
-        result = session.execute(
-            update(InboundEvent)
-            .where(col(InboundEvent.id) == event_id, col(InboundEvent.status) == InboundStatus.PENDING, free)
-            .values(lease_until=at + lease, attempts=col(InboundEvent.attempts) + 1)
-        )
-        assert isinstance(result, CursorResult)
-        if result.rowcount == 1:
-            event = session.get(InboundEvent, event_id, populate_existing=True)
-            assert event is not None
-            leased.append(event)
-    return leased
+    ids = [i for i in candidates if i is not None]
+    return leases.take(session, InboundEvent, ids, InboundStatus.PENDING, at, lease)
 
 
 def mark_done(*, session: Session, event_id: int, at: dt.datetime) -> None:

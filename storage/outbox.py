@@ -15,9 +15,10 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from storage import leases
 from storage.models import Outbox, OutboxStatus
 
 MAX_ATTEMPTS = 8
@@ -68,27 +69,14 @@ def enqueue(
 
 def claim_due(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[Outbox]:
     """Lease up to ``limit`` rows that are due; rows leased by another worker are skipped."""
-    free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < at)
     candidates = session.exec(
         select(Outbox.id)
-        .where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= at, free)
+        .where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= at, leases.free(Outbox, at))
         .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    leased: list[Outbox] = []
-    for row_id in candidates:
-        result = session.execute(
-            update(Outbox)
-            .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING, free)
-            .values(lease_until=at + lease, attempts=col(Outbox.attempts) + 1)
-        )
-        assert isinstance(result, CursorResult)
-        if result.rowcount == 1:
-            row = session.get(Outbox, row_id, populate_existing=True)
-            assert row is not None
-            leased.append(row)
-    return leased
+    return leases.take(session, Outbox, [i for i in candidates if i is not None], OutboxStatus.PENDING, at, lease)
 
 
 def mark_sent(*, session: Session, row_id: int, at: dt.datetime) -> None:

@@ -36,7 +36,6 @@ from bot.web import auth
 from bot.workers import Dispatcher, Purger, Repager
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Case, CaseStatus
-from storage.types import utcnow
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -156,7 +155,3 @@ def create_app(
 
     log.info("app ready: database %s, region %s", engine.dialect.name, settings.region)
     return app
-
-
-def now() -> dt.datetime:
-    return utcnow()

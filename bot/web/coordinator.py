@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -323,57 +323,47 @@ def case_part(case_id: int, request: Request, svc: ServicesDep, session: Session
     return _render(svc, request, "_case.html", _case_context(svc, session, login, case))
 
 
-@router.post("/cases/{case_id}/claim")
-def claim(case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Response:
+def _act(case_id: int, done: str, action: Callable[[], object]) -> Response:
+    """Run a case action; back to the case page with ``done`` as the flash, or with the error."""
     try:
-        won = casework.claim(session, svc.desk, login.coordinator, case_id, utcnow())
+        result = action()
     except casework.CaseworkError as error:
         return _error(case_id, error)
-    return _back(case_id, "claimed" if won else "taken")
+    return _back(case_id, "taken" if result is False else done)
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Response:
+    return _act(case_id, "claimed", lambda: casework.claim(session, svc.desk, login.coordinator, case_id, utcnow()))
 
 
 @router.post("/cases/{case_id}/reply")
 def reply(
     case_id: int, session: SessionDep, login: FormLoginDep, text: Annotated[str, Form(max_length=4000)]
 ) -> Response:
-    try:
-        casework.reply(session, login.coordinator, case_id, text, utcnow())
-    except casework.CaseworkError as error:
-        return _error(case_id, error)
-    return _back(case_id, "sent")
+    return _act(case_id, "sent", lambda: casework.reply(session, login.coordinator, case_id, text, utcnow()))
 
 
 @router.post("/cases/{case_id}/note")
 def note(
     case_id: int, session: SessionDep, login: FormLoginDep, text: Annotated[str, Form(max_length=4000)]
 ) -> Response:
-    try:
-        casework.note(session, login.coordinator, case_id, text, utcnow())
-    except casework.CaseworkError as error:
-        return _error(case_id, error)
-    return _back(case_id, "noted")
+    return _act(case_id, "noted", lambda: casework.note(session, login.coordinator, case_id, text, utcnow()))
 
 
 @router.post("/cases/{case_id}/reassign")
 def reassign(
     case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]
 ) -> Response:
-    try:
-        casework.reassign(session, login.coordinator, case_id, to, utcnow(), svc.desk.public_url)
-    except casework.CaseworkError as error:
-        return _error(case_id, error)
-    return _back(case_id, "reassigned")
+    me, url = login.coordinator, svc.desk.public_url
+    return _act(case_id, "reassigned", lambda: casework.reassign(session, me, case_id, to, utcnow(), url))
 
 
 @router.post("/cases/{case_id}/resolve")
 def resolve(
     case_id: int, session: SessionDep, login: FormLoginDep, outcome: Annotated[str, Form(max_length=200)]
 ) -> Response:
-    try:
-        casework.resolve(session, login.coordinator, case_id, outcome, utcnow())
-    except casework.CaseworkError as error:
-        return _error(case_id, error)
-    return _back(case_id, "resolved")
+    return _act(case_id, "resolved", lambda: casework.resolve(session, login.coordinator, case_id, outcome, utcnow()))
 
 
 # --- registered households ------------------------------------------------------------------
