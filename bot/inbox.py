@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +75,7 @@ def deliver(engine: Engine, desk: Desk, arrival: Arrival) -> Handled:
 
 
 def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) -> Handled:
+    arrival = _clean(arrival)
     if arrival.event_key is not None and _seen(session, arrival.event_key, at):
         return Handled(duplicate=True)
     desk.metrics.messages_in.labels(arrival.channel).inc()
@@ -118,6 +119,15 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
     if case is not None:
         _attach(session, conversation, case)
     return _send(session, arrival, conversation, case, replies, at, desk, paged)
+
+
+def _clean(arrival: Arrival) -> Arrival:
+    """NUL characters out: PostgreSQL text cannot hold them, and no person means one."""
+    inbound = arrival.inbound
+    if "\x00" not in inbound.text and "\x00" not in (inbound.choice or ""):
+        return arrival
+    text, choice = inbound.text.replace("\x00", ""), inbound.choice.replace("\x00", "") if inbound.choice else None
+    return replace(arrival, inbound=replace(inbound, text=text, choice=choice))
 
 
 def current_case(session: Session, person: Person) -> Case | None:

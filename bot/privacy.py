@@ -39,7 +39,11 @@ def forget(*, session: Session, person: Person, at: dt.datetime) -> None:
     session.execute(
         delete(Outbox).where(col(Outbox.message_id).in_(message_ids), col(Outbox.status) == OutboxStatus.PENDING)
     )
-    session.execute(update(Outbox).where(col(Outbox.message_id).in_(message_ids)).values(message_id=None, payload={}))
+    session.execute(
+        update(Outbox)
+        .where(col(Outbox.message_id).in_(message_ids))
+        .values(message_id=None, payload={}, dedupe_key=None)
+    )
     for case in session.exec(select(Case).where(Case.person_id == person.id)).all():
         assert case.id is not None
         case.summary = anonymous(case.summary)

@@ -36,6 +36,12 @@ def _json_dict() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+#: SQLite would hand a deleted row's id to the next row (rowid reuse); ids here feed dedupe and retry keys
+#: (``reply:<message id>``, LINE's X-Line-Retry-Key from the outbox id), so an id must never come back.
+#: PostgreSQL sequences never reuse ids anyway.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class CaseStatus(StrEnum):
     OPEN = "open"  # intake running or waiting in the queue
     CLAIMED = "claimed"
@@ -59,6 +65,7 @@ class Household(SQLModel, table=True):
     """A registered high-risk household (seed 003, 1-(3)): its first assessment, written ahead of time."""
 
     __tablename__ = "households"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     region: str = Field(index=True)
@@ -75,6 +82,7 @@ class Person(SQLModel, table=True):
     """Someone who writes to the bot; ``state`` is the conversation engine's memory, as JSON."""
 
     __tablename__ = "people"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     region: str
@@ -90,7 +98,7 @@ class Conversation(SQLModel, table=True):
     """One person on one channel: where replies to them go."""
 
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    __table_args__ = (UniqueConstraint("channel", "address"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="people.id", index=True)
@@ -102,6 +110,7 @@ class Conversation(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int | None = Field(default=None, foreign_key="people.id", index=True)  # None once forgotten
@@ -154,6 +163,7 @@ class InboundEvent(SQLModel, table=True):
     """
 
     __tablename__ = "inbound_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str
@@ -170,6 +180,7 @@ class InboundEvent(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
@@ -186,6 +197,7 @@ class CaseEvent(SQLModel, table=True):
     """Everything that happened to a case: paged, viewed, claimed, replied, noted, reassigned, resolved."""
 
     __tablename__ = "case_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
@@ -197,6 +209,7 @@ class CaseEvent(SQLModel, table=True):
 
 class Coordinator(SQLModel, table=True):
     __tablename__ = "coordinators"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     login: str = Field(unique=True)
@@ -213,6 +226,7 @@ class RotaSlot(SQLModel, table=True):
     """Who is on call when, in Asia/Tokyo time. ``start``/``end`` are minutes after midnight; end < start wraps."""
 
     __tablename__ = "rota_slots"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     region: str = Field(index=True)
@@ -239,6 +253,7 @@ class Outbox(SQLModel, table=True):
     """Every message and page, stored before it is sent; a worker claims due rows and sends them."""
 
     __tablename__ = "outbox"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # reply, page, notice

@@ -16,7 +16,6 @@ their type is logged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -53,7 +52,7 @@ from linebot.v3.webhooks import (
 
 from bot.channels.base import ClaimPress, Stored, Translation
 from bot.channels.errors import BadSignature
-from bot.channels.split import split_text
+from bot.channels.split import split_text, strict_json
 from bot.conversation import Inbound, Kind
 from bot.inbox import Arrival
 from bot.senders import DeliveryError, Outgoing
@@ -125,7 +124,7 @@ class LineChannel:
     def events(self, body: bytes) -> list[Stored]:
         """Events worth keeping; the console's verify requests (no events, or dummy ones) give []."""
         try:
-            data = json.loads(body)
+            data = strict_json(body)
         except ValueError:
             return []
         events = data.get("events") if isinstance(data, dict) else None
@@ -135,8 +134,8 @@ class LineChannel:
         for event in events:
             if not isinstance(event, dict):
                 continue
-            key = event.get("webhookEventId")
-            if not isinstance(key, str) or not key or event.get("replyToken") in DUMMY_TOKENS:
+            key, token = event.get("webhookEventId"), event.get("replyToken")
+            if not isinstance(key, str) or not key or (isinstance(token, str) and token in DUMMY_TOKENS):
                 continue  # the old verify body: dummy tokens and no event id
             stored.append(Stored(f"{NAME}:{key}"[:200], _raw_address(event), event))
         return stored

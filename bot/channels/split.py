@@ -1,4 +1,4 @@
-"""Splitting long texts for platforms with a length limit, at line breaks where possible.
+"""Text at the platform edge: strict JSON in, long texts split for the platforms' limits on the way out.
 
 LINE counts UTF-16 code units (an emoji such as 🍎 counts 2); Telegram counts
 characters. A part never ends inside a surrogate pair, and lines are kept whole
@@ -7,9 +7,23 @@ unless one line alone is too long.
 
 from __future__ import annotations
 
+import json
+
 
 def _size(text: str, utf16: bool) -> int:
     return len(text.encode("utf-16-le")) // 2 if utf16 else len(text)
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(body: bytes) -> object:
+    """``json.loads`` without NaN and Infinity (PostgreSQL's json refuses them); deep nesting is an error too."""
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except RecursionError as error:
+        raise ValueError("nested too deep") from error
 
 
 def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:

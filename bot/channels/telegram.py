@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from telegram.ext import (
 
 from bot.channels.base import ClaimPress, Stored, Translation
 from bot.channels.errors import BadSignature
-from bot.channels.split import split_text
+from bot.channels.split import split_text, strict_json
 from bot.conversation import Inbound, Kind
 from bot.inbox import Arrival
 from bot.senders import DeliveryError, Outgoing
@@ -121,11 +120,11 @@ class TelegramChannel:
     def events(self, body: bytes) -> list[Stored]:
         """The update to store, or [] for one the SDK cannot read (logged without its text, answered 200)."""
         try:
-            data = json.loads(body)
+            data = strict_json(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise TypeError("no update_id")
             Update.de_json(data, None)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError) as error:  # odd dates too
             log.warning("telegram: an update we cannot read was dropped (%s)", type(error).__name__)
             return []
         return [Stored(f"{NAME}:{data['update_id']}", _raw_address(data), data)]

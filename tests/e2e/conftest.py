@@ -9,6 +9,7 @@ When a test fails, the log of every running server is added to its report.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,16 @@ def pytest_runtest_makereport(
             state = "running" if server.running else f"exited {server.process and server.process.returncode}"
             report.sections.append((f"madoguchi serve {server.database_url.split(':')[0]} ({state})", server.log(200)))
     return report
+
+
+@contextlib.contextmanager
+def reported(server: Server) -> Iterator[Server]:
+    """While the block runs, the report of a failing test carries this server's log (as for the sites below)."""
+    _LIVE.append(server)
+    try:
+        yield server
+    finally:
+        _LIVE.remove(server)
 
 
 def _start_site(database_url: str, log_dir: Path) -> Iterator[Site]:

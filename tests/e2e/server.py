@@ -193,6 +193,32 @@ class Server:
                 self.process.wait(timeout=timeout)
         return self.process.returncode
 
+    def kill(self, timeout: float = 10.0) -> int | None:
+        """SIGKILL the server, as a crash or the OOM killer would (no shutdown runs); its exit code, or None."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait(timeout=timeout)
+
+    def restart(self, *, extra_args: Sequence[str] = (), startup_timeout: float = 30.0) -> None:
+        """Start a new process on the same database, environment and log (after ``stop`` or ``kill``).
+
+        It takes the same port if it can, so webhooks and links keep working; if that port
+        was taken meanwhile, it takes another free one (``base_url`` follows).
+        """
+        if self.running:
+            raise ServerError("the server is still running: stop or kill it before restarting")
+        with self.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"--- restarted (the last process exited {self.process and self.process.returncode}) ---\n")
+        try:
+            self.start(extra_args=extra_args, startup_timeout=startup_timeout)
+        except ServerError:
+            if "address already in use" not in self.log(last=20).lower():
+                raise
+            self.port = free_port()
+            self.start(extra_args=extra_args, startup_timeout=startup_timeout)
+
 
 def coordinator_add(
     login: str, *, password: str, name: str | None = None, regions: Sequence[str] = ("nemuro",)

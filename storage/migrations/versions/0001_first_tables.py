@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("login"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "households",
@@ -47,6 +48,7 @@ def upgrade() -> None:
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("households", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_households_region"), ["region"], unique=False)
@@ -94,6 +96,7 @@ def upgrade() -> None:
             ["households.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "rota_slots",
@@ -109,6 +112,7 @@ def upgrade() -> None:
             ["coordinators.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("rota_slots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rota_slots_region"), ["region"], unique=False)
@@ -127,6 +131,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "address"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_conversations_person_id"), ["person_id"], unique=False)
@@ -172,6 +177,7 @@ def upgrade() -> None:
             ["people.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_escalated_at"), ["escalated_at"], unique=False)
@@ -197,6 +203,7 @@ def upgrade() -> None:
             ["coordinators.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_events_case_id"), ["case_id"], unique=False)
@@ -225,6 +232,7 @@ def upgrade() -> None:
             ["coordinators.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_messages_case_id"), ["case_id"], unique=False)
@@ -257,6 +265,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("inbound_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_events_address"), ["address"], unique=False)

@@ -16,9 +16,15 @@ import uuid
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, delete
+from sqlmodel import col
 
 from bot.channels.line import retry_key
 from bot.channels.split import split_text
+from storage.db import session_scope
+from storage.models import Outbox, row_id
+from storage.outbox import enqueue
+from storage.types import utcnow
 
 
 def _utf16(text: str) -> int:
@@ -99,3 +105,20 @@ def test_retry_key_is_a_canonical_uuid_string_as_line_requires(outbox_id: int, c
     assert str(parsed) == key  # lower-case, hyphenated, 36 characters
     assert parsed.version == 5  # name-based: derived from the row, not random
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", key)
+
+
+def _queue_one(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        row = enqueue(session=session, kind="notice", channel="line", address="U1", payload={}, at=utcnow())
+        return row_id(row)
+
+
+def test_a_new_outbox_row_never_takes_the_retry_key_of_a_deleted_one(
+    engine: Engine,
+) -> None:
+    """LINE answers 409 to a push whose key it accepted before (for 24 h), and we count a 409 as delivered."""
+    first = _queue_one(engine)
+    with session_scope(engine) as session:  # as privacy.forget does with a person's pending rows
+        session.execute(delete(Outbox).where(col(Outbox.id) == first))
+    second = _queue_one(engine)
+    assert retry_key(second, 0) != retry_key(first, 0)
