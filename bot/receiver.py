@@ -27,6 +27,7 @@ from bot.conversation import Reply
 from bot.desk import Desk
 from bot.labels import PHONE_CLAIM
 from bot.outgoing import queue_out
+from bot.pump import Pump
 from storage import inbound
 from storage.db import session_scope
 from storage.models import Coordinator, InboundEvent, row_id
@@ -52,27 +53,25 @@ class Receiver:
         self.channels = dict(channels)
         self.desk = desk
         self.clock = clock
-        self.wake = asyncio.Event()  # set by the webhook route: there is something to do now
+        self.pump: Pump[_Event] = Pump("receive", self._claim_async, self._handle)
+
+    @property
+    def wake(self) -> asyncio.Event:
+        """Set by the webhook route: there is something to do now."""
+        return self.pump.wake
 
     async def run_once(self, limit: int = 20) -> int:
+        """One round, waiting for every event (tests)."""
         events = await asyncio.to_thread(self._claim, limit)
         await asyncio.gather(*(self._handle(event) for event in events))
         return len(events)
 
     async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:  # the database may be restarting: the events stay pending for next time
-                log.exception("receive step failed")
-                done = 0
-            if done:
-                continue
-            self.wake.clear()
-            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+        """Each event is its own task: a slow platform call delays only that person's event."""
+        await self.pump.run(stop, interval)
+
+    async def _claim_async(self, limit: int) -> list[_Event]:
+        return await asyncio.to_thread(self._claim, limit)
 
     def _claim(self, limit: int) -> list[_Event]:
         with session_scope(self.engine) as session:

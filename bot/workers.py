@@ -21,6 +21,7 @@ from bot import paging, privacy
 from bot.conversation import Reply
 from bot.desk import Desk
 from bot.outgoing import to_person
+from bot.pump import Pump
 from bot.senders import DeliveryError, Outgoing, Sender
 from storage import cases, outbox
 from storage.db import session_scope
@@ -39,14 +40,20 @@ class Dispatcher:
         self.senders = dict(senders)
         self.desk = desk
         self.clock = clock
+        self.pump: Pump[Outgoing] = Pump("dispatch", self._claim_async, self._deliver)
+
+    async def _claim_async(self, limit: int) -> list[Outgoing]:
+        return await asyncio.to_thread(self._claim, limit)
 
     async def run_once(self, limit: int = 50) -> int:
+        """One round, waiting for every send (tests and the terminal chat)."""
         items = await asyncio.to_thread(self._claim, limit)
         await asyncio.gather(*(self._deliver(item) for item in items))
         return len(items)
 
     async def run(self, stop: asyncio.Event, interval: float = 0.2) -> None:
-        await _loop(self.run_once, stop, interval, "dispatch")
+        """Send as rows come due; each send is its own task, so a hung platform holds up only its own row."""
+        await self.pump.run(stop, interval)
 
     def _claim(self, limit: int) -> list[Outgoing]:
         with session_scope(self.engine) as session:

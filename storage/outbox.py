@@ -15,7 +15,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, exists, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage import leases
@@ -68,10 +69,29 @@ def enqueue(
 
 
 def claim_due(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[Outbox]:
-    """Lease up to ``limit`` rows that are due; rows leased by another worker are skipped."""
+    """Lease up to ``limit`` rows that are due; rows leased by another worker are skipped.
+
+    A row waits while an earlier row to the same address is still pending (due
+    later, or being sent): a person gets the number to call before the questions,
+    even when the first send had to be retried.
+    """
+    earlier = aliased(Outbox)
+    waits_for_earlier = exists().where(  # one person's messages go out one at a time, in order
+        and_(
+            col(earlier.channel) == col(Outbox.channel),
+            col(earlier.address) == col(Outbox.address),
+            col(earlier.id) < col(Outbox.id),
+            col(earlier.status) == OutboxStatus.PENDING,
+        )
+    )
     candidates = session.exec(
         select(Outbox.id)
-        .where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= at, leases.free(Outbox, at))
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            col(Outbox.next_attempt_at) <= at,
+            leases.free(Outbox, at),
+            ~waits_for_earlier,
+        )
         .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -15,10 +15,11 @@ their type is logged.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import aiohttp
@@ -73,6 +74,10 @@ MEDIA_NAMES = {
     "location": "（位置情報）",
     "sticker": "（スタンプ）",
 }
+#: Seconds a call to LINE may take: well under the outbox lease (60 s), so a slow call is never sent twice
+#: by two workers (the SDK's own default is 300 s).
+CALL_TIMEOUT = 15.0
+LOADING_TIMEOUT = 3.0
 _RETRY_KEYS = uuid.UUID("6f0b1a52-5c1e-4d36-9d43-0c8f1b0e7a11")  # namespace for our retry keys
 
 
@@ -109,6 +114,12 @@ class LineChannel:
         host = None if api_base_url.rstrip("/") == DEFAULT_API else api_base_url.rstrip("/")
         self.configuration = Configuration(host=host, access_token=access_token)
         self._client: AsyncApiClient | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -176,7 +187,7 @@ class LineChannel:
             if not is_one_to_one:
                 return Translation(arrivals=(arrive("", Kind.GROUP),))
             if isinstance(message, TextMessageContent):
-                await self.show_loading(address)
+                self._in_background(self.show_loading(address))  # never holds up the message itself
                 return Translation(arrivals=(arrive(message.text),))
             kind_name = str(getattr(message, "type", "") or "")
             return Translation(arrivals=(arrive(MEDIA_NAMES.get(kind_name, "（メッセージ）"), Kind.MEDIA),))
@@ -218,7 +229,9 @@ class LineChannel:
     async def show_loading(self, chat_id: str) -> None:
         """The "typing" dots while the bot thinks (1:1 chats only); best effort, never fails a message."""
         try:
-            await self._api().show_loading_animation(ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=5))
+            async with asyncio.timeout(LOADING_TIMEOUT):
+                request = ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=5)
+                await self._api().show_loading_animation(request)
         except (ApiException, aiohttp.ClientError, TimeoutError) as error:
             log.info("loading animation not shown: %s", type(error).__name__)
 
@@ -240,7 +253,8 @@ class LineChannel:
         if not token or not until or item.attempts > 1 or dt.datetime.now(dt.UTC) > dt.datetime.fromisoformat(until):
             return False
         try:
-            await self._api().reply_message(ReplyMessageRequest(reply_token=token, messages=messages))
+            async with asyncio.timeout(CALL_TIMEOUT):
+                await self._api().reply_message(ReplyMessageRequest(reply_token=token, messages=messages))
         except ApiException as error:
             if error.status == 400:
                 return False  # the token expired or was used: push instead
@@ -251,7 +265,8 @@ class LineChannel:
 
     async def _push(self, to: str, messages: list[TextMessage], key: str) -> None:
         try:
-            await self._api().push_message(PushMessageRequest(to=to, messages=messages), x_line_retry_key=key)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                await self._api().push_message(PushMessageRequest(to=to, messages=messages), x_line_retry_key=key)
         except ApiException as error:
             if error.status == 409:
                 return  # accepted before under this retry key: already delivered

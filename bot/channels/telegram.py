@@ -79,7 +79,19 @@ class TelegramChannel:
     def __init__(self, token: str, webhook_secret: str, api_base_url: str = DEFAULT_API) -> None:
         self.secret = webhook_secret
         base = api_base_url.rstrip("/")
-        self.app = Application.builder().token(token).base_url(f"{base}/bot").updater(None).build()
+        self.app = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .updater(None)
+            # several sends at once (the default pool is one connection), each well under the outbox lease
+            .connection_pool_size(16)
+            .connect_timeout(5)
+            .read_timeout(15)
+            .write_timeout(15)
+            .pool_timeout(5)
+            .build()
+        )
         self._results: dict[int, Translation] = {}  # what the handlers made of each update, by update_id
         self._received: dict[int, dt.datetime] = {}
         self._ready = False

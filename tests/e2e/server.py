@@ -5,7 +5,9 @@ URL and environment it is given, waits until ``/healthz`` answers, and stops it 
 exit. ``Server.cli`` runs any other ``madoguchi`` command (``coordinator add``,
 ``rota add``, ...) against the same database and environment. The server's output
 goes to a log file: ``Server.log()`` reads it, and it is printed when the server
-fails to start or when the block exits with an error.
+fails to start or when the block exits with an error. For crash tests,
+``Server.kill()`` sends SIGKILL and ``Server.restart()`` starts a new process on
+the same database, port and log.
 
 Nothing here knows about browsers, so webhook tests can use it as it is::
 

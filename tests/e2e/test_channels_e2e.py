@@ -895,12 +895,6 @@ def telegram_answer_while_line_hangs(instance: Instance, platforms: Platforms, p
     return Delayed(in_time, took, pending)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bot/workers.py Dispatcher.run_once gathers its whole batch before claiming again, and LINE calls "
-    "have the SDK's 300 s timeout: one hung send holds up every later send on every channel",
-)
 def test_a_line_send_that_hangs_does_not_hold_up_a_telegram_answer(instance: Instance, platforms: Platforms) -> None:
     delayed = telegram_answer_while_line_hangs(instance, platforms, "/message/reply")
     assert delayed.in_time, (
@@ -909,12 +903,6 @@ def test_a_line_send_that_hangs_does_not_hold_up_a_telegram_answer(instance: Ins
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bot/receiver.py Receiver.run_once gathers its whole batch, and LineChannel.translate awaits "
-    "show_loading (SDK timeout 300 s): one hung loading call holds up every stored event on every channel",
-)
 def test_a_line_loading_call_that_hangs_does_not_hold_up_a_telegram_message(
     instance: Instance, platforms: Platforms
 ) -> None:
@@ -925,12 +913,6 @@ def test_a_line_loading_call_that_hangs_does_not_hold_up_a_telegram_message(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="storage/outbox.py claim_due leases all of a person's due rows and Dispatcher.run_once sends them "
-    "at once; a row that fails is retried after later rows went out, so the 119 advice comes last",
-)
 def test_the_urgent_answer_reaches_telegram_in_order_even_if_its_first_message_needs_a_retry(
     instance: Instance, platforms: Platforms
 ) -> None:

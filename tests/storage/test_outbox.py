@@ -16,17 +16,20 @@ from storage.models import Outbox, OutboxStatus, row_id
 from tests.builders import NIGHT
 
 
-def _enqueue(engine: Engine, n: int, at: dt.datetime = NIGHT) -> list[int]:
+def _enqueue(engine: Engine, n: int, at: dt.datetime = NIGHT, *, people: int = 1) -> list[int]:
+    """``n`` rows to ``people`` different addresses, in turn."""
     with session_scope(engine) as session:
         rows = [
-            outbox.enqueue(session=session, kind="reply", channel="web", address="a", payload={"i": i}, at=at)
+            outbox.enqueue(
+                session=session, kind="reply", channel="web", address=f"a{i % people}", payload={"i": i}, at=at
+            )
             for i in range(n)
         ]
         return [row_id(row) for row in rows]
 
 
 def test_two_workers_never_lease_the_same_row(engine: Engine) -> None:
-    ids = _enqueue(engine, 30)
+    ids = _enqueue(engine, 30, people=30)
     start = threading.Barrier(4)
 
     def lease(_: int) -> list[int]:
@@ -38,6 +41,23 @@ def test_two_workers_never_lease_the_same_row(engine: Engine) -> None:
         leased = [row for rows in pool.map(lease, range(4)) for row in rows]
     assert sorted(leased) == sorted(set(leased))  # nobody got a row twice
     assert set(leased) <= set(ids) and len(leased) == 30
+
+
+def test_one_persons_rows_go_out_one_at_a_time_in_order(engine: Engine) -> None:
+    first, second, other = _enqueue(engine, 3, people=2)  # a0, a1, a0
+    with session_scope(engine) as session:
+        assert [row.id for row in outbox.claim_due(session=session, at=NIGHT)] == [first, second]
+        outbox.mark_sent(session=session, row_id=second, at=NIGHT)
+    with session_scope(engine) as session:
+        assert outbox.mark_retry(session=session, row=session.get(Outbox, first), error="500", at=NIGHT, retry_after=60)
+    with session_scope(engine) as session:
+        assert outbox.claim_due(session=session, at=NIGHT + dt.timedelta(seconds=30)) == []  # a0's first waits
+    with session_scope(engine) as session:
+        later = NIGHT + dt.timedelta(seconds=61)
+        assert [row.id for row in outbox.claim_due(session=session, at=later)] == [first]
+        outbox.mark_sent(session=session, row_id=first, at=later)
+    with session_scope(engine) as session:
+        assert [row.id for row in outbox.claim_due(session=session, at=NIGHT + dt.timedelta(seconds=62))] == [other]
 
 
 def test_a_lease_runs_out_and_the_row_is_tried_again(engine: Engine) -> None:

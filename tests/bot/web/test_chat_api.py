@@ -96,7 +96,9 @@ def test_a_coordinators_reply_appears_after_the_cursor(app: FastAPI, client: Tes
         assert case.id is not None
         casework.claim(session, services.desk, me, case.id, case.opened_at)
         casework.reply(session, me, case.id, "いま 電話します", case.opened_at)
-    asyncio.run(Dispatcher(services.engine, {"web": WebSender()}, services.desk).run_once())
+    dispatcher = Dispatcher(services.engine, {"web": WebSender()}, services.desk)
+    while asyncio.run(dispatcher.run_once()):  # one message at a time per person, in order
+        pass
     later = client.get("/chat/api/messages", params={"cursor": cursor}, headers=headers).json()["messages"]
     assert [(m["who"], m["text"]) for m in later][-1] == ("coordinator", "いま 電話します")
     assert later[0]["who"] == "system" and "受けとりました" in later[0]["text"]
