@@ -19,8 +19,10 @@ Checked afterwards in the database: every urgent message's case has a page row i
 enqueued before its response came back (one without is a failure); the page enqueued -> sent
 delay is the outbox's ``sent_at - created_at`` (``created_at`` is the message's arrival at the
 server). A short probe then tries rising steady rates for a few seconds each, until p99 reaches the
-goal. The client is one asyncio process with one httpx connection pool; its CPU time and the
-server's are reported, since both share the machine's cores.
+goal. The client is one asyncio process with one httpx connection pool; its CPU time, the server's,
+PostgreSQL's and everything else's are reported, since all share the machine's two cores, and the
+generator's own send lag shows whether the client kept to its schedule. ``--quick`` is a 2 s smoke
+run on fewer people with no probe: a check that everything works, not a measurement.
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="log every request line (paths only, never bodies)")] = False,
 ) -> None:
     """Run the web app (webhooks, web chat, coordinator pages) and the background workers in one process."""
+    import gc
     import logging
 
     import uvicorn
@@ -119,6 +120,7 @@ def serve(
         login, password = make_demo(application.state.services.engine, settings.region)
         typer.echo(f"demo coordinator: http://{host}:{port}/coordinator/  login {login!r}  password {password!r}")
         typer.echo(f"web chat:         http://{host}:{port}/chat/")
+    gc.freeze()  # the start-up objects (model, dictionary, lexicon) never need collecting: shorter GC pauses
     uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")
 
 

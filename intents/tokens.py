@@ -11,6 +11,7 @@ speech the context rules need, and its offsets in the normalised text.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -59,7 +60,7 @@ def _clean_lemma(lemma: str | None, surface: str) -> str:
 class Tokenizer:
     """A fugashi tagger plus dialect aliases (なまら -> とても) from the lexicon."""
 
-    __slots__ = ("_aliases", "_cache", "_tagger")
+    __slots__ = ("_aliases", "_cache", "_lock", "_tagger")
 
     def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
         try:
@@ -67,6 +68,9 @@ class Tokenizer:
         except RuntimeError as exc:  # fugashi raises RuntimeError when no dictionary is found
             raise LexiconError(f"cannot start the Japanese tokeniser (is unidic-lite installed?): {exc}") from exc
         self._aliases = dict(aliases or {})
+        # MeCab's tagger keeps its lattice in itself: two threads parsing at once read each other's words
+        # (seen as urgent messages read wrong under load). A parse takes ~0.1 ms; one at a time is cheap.
+        self._lock = threading.Lock()
         # Most words recur (particles, common verbs): their fields are read from UniDic once.
         self._cache: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
         probe = self.tokenize("入院しました")
@@ -74,6 +78,11 @@ class Tokenizer:
             raise LexiconError("the tokeniser does not give UniDic lemmas; expected unidic-lite")
 
     def tokenize(self, text: str) -> list[Token]:
+        """The words of ``text``; safe to call from several threads (the web app's thread pool does)."""
+        with self._lock:
+            return self._tokenize(text)
+
+    def _tokenize(self, text: str) -> list[Token]:
         tokens: list[Token] = []
         offset = 0
         cache = self._cache

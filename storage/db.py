@@ -56,7 +56,17 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock at the start: a read-then-write transaction
     # can then never deadlock with another one (SQLite would fail it at once).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader (``reader(engine)``) takes no lock: in WAL mode it reads a snapshot.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "madoguchi_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for transactions that only read: on SQLite they do not queue behind writers."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def is_postgres(engine: Engine) -> bool:

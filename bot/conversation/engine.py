@@ -21,6 +21,7 @@ How a message is handled, in order:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -71,12 +72,16 @@ class Context:
     kb: KnowledgeBase
     texts: Texts
     _indexes: dict[str, FaqIndex] = field(default_factory=dict)
+    _building: threading.Lock = field(default_factory=threading.Lock)
 
     def faq(self, region: str) -> FaqIndex:
-        """The FAQ index of a region, built on first use (building one costs about 0.2 s)."""
+        """The FAQ index of a region, built on first use (building one costs about 0.2 s); thread-safe."""
         index = self._indexes.get(region)
         if index is None:
-            index = self._indexes[region] = FaqIndex(self.kb.answers(region), self.classifier.tokenizer)
+            with self._building:
+                index = self._indexes.get(region)
+                if index is None:
+                    index = self._indexes[region] = FaqIndex(self.kb.answers(region), self.classifier.tokenizer)
         return index
 
     def towns(self, region: str) -> tuple[str, ...]:

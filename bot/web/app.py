@@ -102,6 +102,7 @@ def create_app(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = Desk.build(ctx or load_context(), settings)
+    desk.ctx.faq(desk.region)  # built now, not by the first person's request
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
     receiver = Receiver(engine, platforms, desk)

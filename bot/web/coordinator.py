@@ -28,7 +28,7 @@ from bot.web import auth
 from bot.web.app import LoginRequired, Services
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from storage import cases
-from storage.db import session_scope
+from storage.db import reader, session_scope
 from storage.models import (
     Case,
     CaseEvent,
@@ -193,7 +193,7 @@ def _logged_in(svc: Services, token: str | None) -> bool:
 
 
 def _version(svc: Services) -> tuple[int, int, int]:
-    with Session(svc.engine) as session:
+    with Session(reader(svc.engine)) as session:
         return (
             session.exec(select(func.max(CaseEvent.id))).one() or 0,
             session.exec(select(func.max(Message.id))).one() or 0,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intents import Classifier, Intent
+from intents.dataset import DEV_FILE, load_examples
 from intents.model import LinearModel
 
 DECISIONS = [
@@ -87,3 +89,13 @@ def test_any_text_gets_a_decision(classifier: Classifier, text: str) -> None:
     result = classifier.classify(text)
     assert result.intents
     assert all(0.0 <= score <= 1.0 for score in result.scores.values())
+
+
+def test_threads_classifying_at_once_read_exactly_what_one_thread_reads(classifier: Classifier) -> None:
+    """The web app classifies in a thread pool; MeCab's tagger is not safe to share without the lock."""
+    texts = [example.text for example in load_examples(DEV_FILE)][:300]
+    alone = [(r.intents, r.urgent) for r in map(classifier.classify, texts)]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            together = [(r.intents, r.urgent) for r in pool.map(classifier.classify, texts)]
+            assert together == alone
