@@ -17,7 +17,7 @@ import logging
 from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import paging, privacy
@@ -63,13 +63,16 @@ class Handled:
 
 
 def deliver(engine: Engine, desk: Desk, arrival: Arrival) -> Handled:
-    """Handle one arrival in its own transaction; a lost race on a unique key is retried once."""
+    """Handle one arrival in its own transaction; a lost race on a unique key, or a dead connection, is retried once."""
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
                 return receive(session=session, desk=desk, arrival=arrival, at=arrival.inbound.at)
         except IntegrityError:
             if attempt == 2:
+                raise
+        except DBAPIError as error:  # a pooled connection the database had closed: once more, on a fresh one
+            if attempt == 2 or not error.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
 

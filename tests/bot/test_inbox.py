@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.conversation import Context
 from bot.desk import Desk
 from bot.inbox import deliver
-from storage.db import session_scope
+from storage.db import make_engine, session_scope, upgrade
 from storage.models import Case, CaseEvent, Conversation, Direction, Household, Message, Outbox, Person, row_id
 from tests.builders import NIGHT, URGENT_TEXT, arrival, coordinator
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 
 def _pages(session: Session) -> list[Outbox]:
@@ -142,3 +145,23 @@ def test_a_typed_town_stays_in_the_summary_but_the_statistic_is_only_a_known_tow
         case = session.exec(select(Case)).one()
         assert case.town == "ほかの町"
         assert dict(map(tuple, case.summary["answers"]))["町"] == "中標津の 東3条 山田さんの となり"
+
+
+def test_a_message_survives_a_connection_the_database_dropped(ctx: Context) -> None:
+    """No pre-ping on the pool: a dead pooled connection fails once, and the message is tried again."""
+    with postgres_schema() as url:
+        engine = make_engine(url + "&application_name=madoguchi-drop-test")
+        upgrade(engine)
+        desk = Desk(ctx)
+        deliver(engine, desk, arrival("こんにちは", key="1"))  # the pool now holds an open connection
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                ("madoguchi-drop-test",),
+            )
+        handled = deliver(engine, desk, arrival("ありがとう", key="2"))
+        assert handled.replies and not handled.duplicate
+        with Session(engine) as session:
+            inbound = session.exec(select(Message).where(Message.direction == Direction.IN)).all()
+            assert sorted(m.text or "" for m in inbound) == ["ありがとう", "こんにちは"]
+        engine.dispose()
