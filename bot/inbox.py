@@ -29,9 +29,9 @@ from bot.conversation.summary import SLOT_LABELS
 from bot.conversation.texts import Say
 from bot.desk import Desk
 from bot.outgoing import queue_out, record_out
-from storage import cases
+from storage import cases, inbound
 from storage.db import session_scope
-from storage.models import Case, CaseStatus, Conversation, Direction, Household, Message, Person, SeenEvent, row_id
+from storage.models import Case, CaseStatus, Conversation, Direction, Household, Message, Person, row_id
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +145,8 @@ def current_case(session: Session, person: Person) -> Case | None:
 
 
 def _seen(session: Session, key: str, at: dt.datetime) -> bool:
-    if session.get(SeenEvent, key) is not None:
-        return True
-    session.add(SeenEvent(key=key, at=at))
-    session.flush()  # a concurrent twin fails here with IntegrityError and is retried as a duplicate
-    return False
+    # A concurrent twin waits on the key's row lock, then sees the conflict: it is a duplicate.
+    return not inbound.first_time(session=session, key=key, at=at)
 
 
 def _conversation(session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) -> tuple[Conversation, Person]:
@@ -285,12 +282,11 @@ def _send(
 ) -> Handled:
     inline = arrival.channel in INLINE_CHANNELS
     case_id = case.id if case else None
-    sent: list[tuple[Reply, int | None]] = []
-    for reply in replies:
-        message_id = None
-        if conversation is not None:  # None once the person was forgotten: nothing of theirs is kept
-            message_id = row_id(record_out(session, conversation, case_id, Direction.BOT, reply, at, delivered=inline))
-        sent.append((reply, message_id))
+    ids: list[int | None] = [None] * len(replies)  # None once the person was forgotten: nothing of theirs is kept
+    if conversation is not None and replies:
+        stored = record_out(session, conversation, case_id, Direction.BOT, replies, at, delivered=inline)
+        ids = [row_id(message) for message in stored]
+    sent = list(zip(replies, ids, strict=True))
     if inline:
         desk.metrics.messages_out.labels(arrival.channel, "reply").inc(len(sent))
     elif sent:

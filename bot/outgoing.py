@@ -22,25 +22,29 @@ def record_out(
     conversation: Conversation,
     case_id: int | None,
     direction: Direction,
-    reply: Reply,
+    replies: Sequence[Reply],
     at: dt.datetime,
     *,
     delivered: bool,
     coordinator_id: int | None = None,
-) -> Message:
-    message = Message(
-        conversation_id=row_id(conversation),
-        case_id=case_id,
-        direction=direction,
-        text=reply.text,
-        choices=[{"label": c.label, "value": c.value} for c in reply.choices],
-        coordinator_id=coordinator_id,
-        created_at=at,
-        delivered_at=at if delivered else None,
-    )
-    session.add(message)
+) -> list[Message]:
+    """Store messages to the person (one flush for all of them: one INSERT on PostgreSQL)."""
+    messages = [
+        Message(
+            conversation_id=row_id(conversation),
+            case_id=case_id,
+            direction=direction,
+            text=reply.text,
+            choices=[{"label": c.label, "value": c.value} for c in reply.choices],
+            coordinator_id=coordinator_id,
+            created_at=at,
+            delivered_at=at if delivered else None,
+        )
+        for reply in replies
+    ]
+    session.add_all(messages)
     session.flush()
-    return message
+    return messages
 
 
 #: How many messages one outbox row carries, per channel: LINE sends up to five in one call
@@ -105,8 +109,8 @@ def to_person(
     conversation = session.get(Conversation, case.conversation_id)
     if conversation is None:
         return None
-    message = record_out(
-        session, conversation, case.id, direction, reply, at, delivered=False, coordinator_id=coordinator_id
+    (message,) = record_out(
+        session, conversation, case.id, direction, [reply], at, delivered=False, coordinator_id=coordinator_id
     )
     queue_out(session, conversation.channel, conversation.address, [(reply, row_id(message))], at, case.id, kind=kind)
     return message

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage import leases
-from storage.models import InboundEvent, InboundStatus
+from storage.models import InboundEvent, InboundStatus, SeenEvent
 
 LEASE = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 5
@@ -39,11 +39,20 @@ def store(*, session: Session, channel: str, key: str, address: str, body: dict[
         "attempts": 0,
         "received_at": at,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(InboundEvent).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    # RETURNING, not rowcount: psycopg reports no row count for this insert; both databases return the new id.
-    return session.execute(statement.returning(col(InboundEvent.id))).first() is not None
+    return _insert_if_new(session, InboundEvent, values)
+
+
+def first_time(*, session: Session, key: str, at: dt.datetime) -> bool:
+    """Remember an idempotency key; False when it was seen before (the web chat's retried posts, a redelivery)."""
+    return _insert_if_new(session, SeenEvent, {"key": key, "at": at})
+
+
+def _insert_if_new(session: Session, model: type[InboundEvent] | type[SeenEvent], values: dict[str, Any]) -> bool:
+    """One INSERT ... ON CONFLICT (key) DO NOTHING; True when the row is new."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING, not rowcount: psycopg reports no row count for this insert; both databases return the key.
+    return session.execute(statement.returning(col(model.key))).first() is not None
 
 
 def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[InboundEvent]:
