@@ -83,7 +83,7 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
         return Handled(duplicate=True)
     desk.metrics.messages_in.labels(arrival.channel).inc()
     conversation, person = _conversation(session, desk, arrival, at)
-    case = current_case(session, person)
+    case = earlier_case = current_case(session, person)
     session.add(
         Message(
             conversation_id=row_id(conversation),
@@ -119,7 +119,7 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
     session.add(person)
     session.add(conversation)
     session.flush()
-    if case is not None:
+    if case is not None and earlier_case is None:  # opened just now
         _attach(session, conversation, case)
     return _send(session, arrival, conversation, case, replies, at, desk, paged)
 
