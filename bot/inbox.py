@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -34,6 +36,7 @@ from storage.db import session_scope
 from storage.models import Case, CaseStatus, Conversation, Direction, Household, Message, Person, row_id
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INLINE_CHANNELS = frozenset({"web", "terminal"})
 OTHER_TOWN = "ほかの町"
@@ -64,10 +67,15 @@ class Handled:
 
 def deliver(engine: Engine, desk: Desk, arrival: Arrival) -> Handled:
     """Handle one arrival in its own transaction; a lost race on a unique key, or a dead connection, is retried once."""
+    return deliver_then(engine, desk, arrival, lambda _session, handled: handled)
+
+
+def deliver_then(engine: Engine, desk: Desk, arrival: Arrival, then: Callable[[Session, Handled], T]) -> T:
+    """``deliver``, then ``then`` in the same transaction (the web chat reads its transcript there)."""
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
-                return receive(session=session, desk=desk, arrival=arrival, at=arrival.inbound.at)
+                return then(session, receive(session=session, desk=desk, arrival=arrival, at=arrival.inbound.at))
         except IntegrityError:
             if attempt == 2:
                 raise

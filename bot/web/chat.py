@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from bot.conversation import Inbound
-from bot.inbox import Arrival, deliver
+from bot.inbox import Arrival, deliver_then
 from bot.outgoing import shown_since
 from bot.web import auth
 from bot.web.deps import ServicesDep
@@ -94,9 +94,7 @@ def send(
         event_key=f"web:{address}:{sent.client_id}",
         household_code=sent.household or None,
     )
-    deliver(svc.engine, svc.desk, arrival)
-    with Session(reader(svc.engine)) as session:
-        return _transcript(session, address, sent.cursor)
+    return deliver_then(svc.engine, svc.desk, arrival, lambda session, _: _transcript(session, address, sent.cursor))
 
 
 @router.get("/api/messages")
