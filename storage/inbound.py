@@ -15,10 +15,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage import leases
@@ -57,18 +56,13 @@ def _insert_if_new(session: Session, model: type[InboundEvent] | type[SeenEvent]
 
 def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timedelta = LEASE) -> list[InboundEvent]:
     """Lease up to ``limit`` events that are next in line for their sender."""
-    earlier = aliased(InboundEvent)
-    waits_for_earlier = exists().where(
-        and_(
-            col(earlier.address) == col(InboundEvent.address),
-            col(earlier.channel) == col(InboundEvent.channel),
-            col(earlier.id) < col(InboundEvent.id),
-            col(earlier.status) == InboundStatus.PENDING,
-        )
-    )
     candidates = session.exec(
         select(InboundEvent.id)
-        .where(InboundEvent.status == InboundStatus.PENDING, leases.free(InboundEvent, at), ~waits_for_earlier)
+        .where(
+            InboundEvent.status == InboundStatus.PENDING,
+            leases.free(InboundEvent, at),
+            ~leases.waits_in_line(InboundEvent, InboundStatus.PENDING),
+        )
         .order_by(col(InboundEvent.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

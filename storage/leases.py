@@ -1,4 +1,4 @@
-"""Leases: how a worker takes rows (outbox items, inbound events) so no other worker takes them too.
+"""Leases: how a worker takes rows (outbox items, inbound events) so no other worker takes them too, in order.
 
 A conditional UPDATE sets ``lease_until`` only if the row is still pending and
 its lease is free, and counts an attempt; the row count says whether this
@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, CursorResult, or_, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage.models import InboundEvent, Outbox
@@ -22,6 +23,19 @@ Leased = TypeVar("Leased", Outbox, InboundEvent)
 def free(model: type[Leased], at: dt.datetime) -> ColumnElement[bool]:
     """The row's lease is not held at ``at``."""
     return or_(col(model.lease_until).is_(None), col(model.lease_until) < at)
+
+
+def waits_in_line(model: type[Leased], pending: Any) -> ColumnElement[bool]:
+    """An earlier row to the same (channel, address) is still pending: one person's rows go one at a time, in order."""
+    earlier = aliased(model)
+    return exists().where(
+        and_(
+            col(earlier.channel) == col(model.channel),
+            col(earlier.address) == col(model.address),
+            col(earlier.id) < col(model.id),
+            col(earlier.status) == pending,
+        )
+    )
 
 
 def take(

@@ -15,8 +15,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import leases
@@ -75,22 +74,13 @@ def claim_due(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.t
     later, or being sent): a person gets the number to call before the questions,
     even when the first send had to be retried.
     """
-    earlier = aliased(Outbox)
-    waits_for_earlier = exists().where(  # one person's messages go out one at a time, in order
-        and_(
-            col(earlier.channel) == col(Outbox.channel),
-            col(earlier.address) == col(Outbox.address),
-            col(earlier.id) < col(Outbox.id),
-            col(earlier.status) == OutboxStatus.PENDING,
-        )
-    )
     candidates = session.exec(
         select(Outbox.id)
         .where(
             Outbox.status == OutboxStatus.PENDING,
             col(Outbox.next_attempt_at) <= at,
             leases.free(Outbox, at),
-            ~waits_for_earlier,
+            ~leases.waits_in_line(Outbox, OutboxStatus.PENDING),
         )
         .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
         .limit(limit)
