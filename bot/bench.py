@@ -6,8 +6,9 @@
 * the engine's first reply to a new person (classify + FAQ retrieval + texts);
 * cold start of ``madoguchi classify`` for one message, median of five runs
   (goal: under 1.5 s), and its peak resident memory (goal: under 200 MB);
-* then the web chat under a steady load on SQLite and PostgreSQL (``bot.bench_web``).
-  ``--part classify|web|all`` picks the parts (all by default).
+* then the web chat under a steady load on SQLite and PostgreSQL (``bot.bench_web``);
+* then the LINE and Telegram webhooks under a steady load, beside a bare endpoint's floor
+  (``bot.bench_webhooks``). ``--part classify|web|webhooks|all`` picks the parts (all by default).
 
 Figures are printed, not asserted: timing on a shared machine is not a test.
 """
@@ -76,7 +77,7 @@ def _verdict(ok: bool) -> str:
 
 
 def run_bench(echo: Echo, part: str = "all", *, quick: bool = False, databases: Sequence[str] | None = None) -> None:
-    """Print the classifier figures (part classify), the web chat figures (part web), or both (all)."""
+    """Print the classifier figures (part classify), the web chat's (web), the webhooks' (webhooks), or all."""
     if part in ("classify", "all"):
         run_classify_bench(echo)
     if part in ("web", "all"):
@@ -85,6 +86,12 @@ def run_bench(echo: Echo, part: str = "all", *, quick: bool = False, databases: 
         if part == "all":
             echo("")
         run_web_bench(echo, quick=quick, databases=databases or DATABASES)
+    if part in ("webhooks", "all"):
+        from bot.bench_webhooks import run_webhook_bench
+
+        if part == "all":
+            echo("")
+        run_webhook_bench(echo, quick=quick, databases=databases or DATABASES)
 
 
 def run_classify_bench(echo: Echo) -> None:

@@ -42,7 +42,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -309,10 +309,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(url: str, workdir: Path) -> Iterator[Server]:
-    """``madoguchi serve`` on a free port, ready (``/healthz`` answers for this database) or raising."""
+def serve(url: str, workdir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """``madoguchi serve`` on a free port, ready (``/healthz`` answers for this database) or raising.
+
+    ``extra_env`` adds settings (the webhook bench's channel secrets and fake API addresses).
+    """
     port = free_port()
     env = os.environ | {"MADOGUCHI_DATABASE_URL": url, "MADOGUCHI_COOKIE_SECURE": "false", "MADOGUCHI_REGION": REGION}
+    env |= dict(extra_env or {})
     log_file = workdir / f"serve-{port}.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(

@@ -325,19 +325,20 @@ def kb_eval(
 
 @app.command()
 def bench(
-    part: Annotated[str, typer.Option(help="classify, web or all")] = "all",
+    part: Annotated[str, typer.Option(help="classify, web, webhooks or all")] = "all",
     quick: Annotated[
-        bool, typer.Option(help="web part: a 2 s run and no probe (a smoke test, not the figures)")
+        bool, typer.Option(help="web and webhooks parts: a 2 s run and no probe (a smoke test, not the figures)")
     ] = False,
     database: Annotated[
-        list[str] | None, typer.Option(help="web part: sqlite or postgresql (repeat for both; default both)")
+        list[str] | None,
+        typer.Option(help="web and webhooks parts: sqlite or postgresql (repeat for both; default both)"),
     ] = None,
 ) -> None:
-    """Speed and memory: classify vs tokenising alone, cold start, peak memory; web chat latency under load."""
+    """Speed and memory: classify vs tokenising alone, cold start, peak memory; web chat and webhooks under load."""
     from bot.bench import run_bench
 
-    if part not in ("classify", "web", "all"):
-        raise typer.BadParameter("classify, web or all", param_hint="--part")
+    if part not in ("classify", "web", "webhooks", "all"):
+        raise typer.BadParameter("classify, web, webhooks or all", param_hint="--part")
     if unknown := set(database or ()) - {"sqlite", "postgresql"}:
         raise typer.BadParameter(f"unknown {', '.join(sorted(unknown))}: sqlite or postgresql", param_hint="--database")
     run_bench(typer.echo, part, quick=quick, databases=database)
