@@ -8,8 +8,9 @@ and stores what they return before answering 200; the receiver later calls
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.inbox import Arrival
@@ -39,7 +40,7 @@ class Translation:
 
     arrivals: tuple[Arrival, ...] = ()
     claims: tuple[ClaimPress, ...] = ()
-    notes: tuple[str, ...] = field(default=())  # for the log: what was skipped and why (never text)
+    notes: tuple[str, ...] = ()  # for the log: what was skipped and why (never text)
 
 
 class Channel(Protocol):
@@ -51,7 +52,7 @@ class Channel(Protocol):
     def events(self, body: bytes) -> list[Stored]:
         """The events to store from a verified body; [] for a verify request or a body with nothing usable."""
 
-    async def translate(self, stored: Stored, received_at: Any) -> Translation: ...
+    async def translate(self, stored: Stored, received_at: dt.datetime) -> Translation: ...
 
     async def send(self, item: Outgoing) -> None: ...
 
