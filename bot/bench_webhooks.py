@@ -15,11 +15,13 @@ send time to its 200.
 How. Open loop, as ``bot.bench_web``: event *i* is scheduled at ``t0 + i / rate`` whatever happened
 to the ones before it (a platform does not wait for our answers either), so a stall shows in every
 event due during it. The generator is one asyncio process with one aiohttp connection pool (up to
-1000 connections): httpx's pool costs about 1 ms of CPU per request here and falls over near 700
-requests/s, which would have made the floor and the probe measure the client. Its own send lag
-(scheduled time to the request going out) is reported; a probe step where it passes 5 ms is marked
-as bound by the generator. Warm-up events (not counted) go first and are processed before the clock
-starts.
+1000 connections), not httpx: here httpx costs about 1 ms of CPU per request (httpcore tries
+``import sniffio`` again on every call when sniffio is not installed) and its pool falls over near
+700 requests/s, which would have made the floor and the probe measure the client. Its own send lag
+(scheduled time to the request going out) is reported; a probe step where its p99 passes 5 ms
+misses, and is marked GEN when the server still answered in time from the real send (the client
+fell behind, at its own limit or because both cores were full). Warm-up events (not counted) go
+first and are processed before the clock starts.
 
 Checked afterwards, once ``inbound_events`` has no pending row (or a timeout has passed): an event
 answered 200 is *lost* unless its row is ``done``, its key is in ``seen_events`` and exactly its
@@ -33,10 +35,13 @@ receiver had processed everything (the backlog drained) is reported too.
 The floor, in the same run: ``bot.bench_fakes floor``, a bare Starlette endpoint under uvicorn in
 its own process that checks the signature (the SDK's ``SignatureValidator``) or the secret header and
 inserts the raw body into one table (SQLite with the same pragmas, or PostgreSQL), driven by the
-same generator. A short probe then tries rising rates for a few seconds each, on every system, until
-one misses (p99 >= 20 ms, errors, or under 95% of the rate achieved). The goals (issue #4): p99 under
-20 ms at 200 events/s, a sustained rate at least a third of the floor's, and nothing lost or
-duplicated. ``--quick`` is a 2 s smoke run at 50 events/s with no probe: a check that everything
+same generator. A short probe then tries rising rates for 5 s each, on every system, waiting after
+each step until madoguchi has processed its backlog (the time is shown); a step misses with p99 >=
+20 ms, errors, under 95% of the rate achieved, or GEN, and is then run once more (another tenant's
+burst on a shared machine should not end the probe); the probe stops at a step that misses twice.
+The highest step passed is the sustained rate. The goals (issue #4): p99 under 20 ms at 200
+events/s, a sustained rate at least a third of the floor's, and nothing lost or duplicated.
+``--quick`` is a 2 s smoke run at 50 events/s with no probe: a check that everything
 works, not a measurement.
 """
 
@@ -60,7 +65,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
@@ -91,7 +96,7 @@ SEED = 3
 P99_GOAL_MS = 20.0
 FLOOR_SHARE_GOAL = 1 / 3
 ACHIEVED_SHARE = 0.95  # a probe step passes only if at least this share of its rate was answered in time
-LAG_LIMIT_MS = 5.0  # a step whose generator send lag p99 passes this measures the generator, not the server
+LAG_LIMIT_MS = 5.0  # a step whose generator send lag p99 passes this misses (GEN if the server was in time)
 POLL = 0.1  # seconds between looks at the backlog
 LINE_SECRET = uuid.uuid4().hex
 TELEGRAM_SECRET = f"bench-{uuid.uuid4().hex}"
@@ -116,9 +121,9 @@ FULL = Plan(
     seconds=15,
     people=300,
     warmup=200,
-    probe_rates=(10, 20, 50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000),
+    probe_rates=(5, 10, 20, 50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000),
     probe_seconds=5,
-    drain_timeout=120,
+    drain_timeout=180,
     probe_drain_timeout=90,
 )
 QUICK = Plan(
@@ -579,10 +584,10 @@ def _check_replies(
         result.twice += sum((got - wanted).values())
         turns = Counter(created for created, _ in replies)
         result.unreplied += sum(1 for at in events_of[person] if turns[at] == 0)
-        if [text for _, text in replies] != [text for text, _ in delivered]:
-            continue  # not the same sequence: counted above, no timings for this person
         first: dict[dt.datetime, float] = {}
-        for (created, _), (_, at) in zip(replies, delivered, strict=True):
+        for (created, wanted_text), (got_text, at) in zip(replies, delivered, strict=False):
+            if wanted_text != got_text:
+                break  # out of step (counted above): no timings past this point for this person
             first.setdefault(created, at)
         for created, ack in events_of[person].items():
             if created in first:
@@ -600,12 +605,14 @@ class Step:
     achieved: float
     p99: float  # ms
     lag_p99: float  # ms
-    backlog: int  # events not processed yet when the last answer came (-1: the floor, nothing to process)
+    sent_p99: float  # ms from the request really going out to its answer (the latency without the send lag)
     drained: float  # seconds after the last answer until nothing was pending (inf: not within the timeout)
+    retried: bool = False  # the first try missed: this is the second
 
     @property
     def generator_bound(self) -> bool:
-        return self.lag_p99 > LAG_LIMIT_MS
+        """The client fell behind, and the server answered in time from when each request really went out."""
+        return self.lag_p99 > LAG_LIMIT_MS and self.sent_p99 < P99_GOAL_MS
 
     @property
     def passed(self) -> bool:
@@ -613,7 +620,7 @@ class Step:
             self.errors == 0
             and self.p99 < P99_GOAL_MS
             and self.achieved >= ACHIEVED_SHARE * self.rate
-            and not self.generator_bound
+            and self.lag_p99 <= LAG_LIMIT_MS
         )
 
 
@@ -676,7 +683,7 @@ def _load_figures(figures: HookFigures, load: Load, names: Mapping[str, str]) ->
     figures.cpu["other"] = load.share(load.machine_cpu - load.client_cpu - watched)
 
 
-def _step(rate: int, load: Load, backlog: int, drained: float) -> Step:
+def _step(rate: int, load: Load, drained: float) -> Step:
     ok = load.ok
     return Step(
         rate,
@@ -685,7 +692,7 @@ def _step(rate: int, load: Load, backlog: int, drained: float) -> Step:
         load.achieved,
         _latencies(ok)["p99"],
         _ms([a.lag for a in load.acks], 99),
-        backlog,
+        _ms([a.latency - a.lag for a in ok], 99),
         drained,
     )
 
@@ -706,14 +713,14 @@ def _measure_server(server: Server, fake: Server, url: str, plan: Plan, texts: S
         f.processed_after, f.sent_after = backlog.wait(load.last_ack, plan.drain_timeout)
         f.checked = check(load.acks, backlog.snapshot(), fake_calls(fake))
         f.reply = {"p50": _ms(f.checked.reply_after, 50), "p99": _ms(f.checked.reply_after, 99)}
-        for number, rate in enumerate(plan.probe_rates):
-            step_events = plan_events(texts, rate, round(rate * plan.probe_seconds), plan.people, SEED + 100 + number)
-            step = fire(server.base_url, step_events, watched)
-            waiting, _ = backlog.pending()
-            processed, _ = backlog.wait(step.last_ack, plan.probe_drain_timeout)
-            f.probe.append(_step(rate, step, waiting, processed))
-            if not f.probe[-1].passed or math.isinf(processed):
-                break
+
+        def step(rate: int, seed: int) -> Step:
+            events = plan_events(texts, rate, round(rate * plan.probe_seconds), plan.people, seed)
+            load = fire(server.base_url, events, watched)
+            processed, _ = backlog.wait(load.last_ack, plan.probe_drain_timeout)
+            return _step(rate, load, processed)
+
+        f.probe = _probe(step, plan)
     finally:
         backlog.close()
 
@@ -730,11 +737,25 @@ def _measure_floor(server: Server, url: str, plan: Plan, texts: Sequence[str], f
     )
     _load_figures(f, load, names)
     f.floor_rows = floor_rows(url) - before
+
+    def step(rate: int, seed: int) -> Step:
+        events = plan_events(texts, rate, round(rate * plan.probe_seconds), plan.people, seed)
+        return _step(rate, fire(server.base_url, events, watched), math.nan)
+
+    f.probe = _probe(step, plan)
+
+
+def _probe(step: Callable[[int, int], Step], plan: Plan) -> list[Step]:
+    """Rising steady rates until one misses twice in a row (a single miss may be another tenant's burst)."""
+    steps = []
     for number, rate in enumerate(plan.probe_rates):
-        step_events = plan_events(texts, rate, round(rate * plan.probe_seconds), plan.people, SEED + 100 + number)
-        f.probe.append(_step(rate, fire(server.base_url, step_events, watched), -1, math.nan))
-        if not f.probe[-1].passed:
+        result = step(rate, SEED + 100 + number)
+        if not result.passed:
+            result = replace(step(rate, SEED + 200 + number), retried=True)
+        steps.append(result)
+        if not result.passed or math.isinf(result.drained):
             break
+    return steps
 
 
 def _skipped(exc: Exception) -> str:
@@ -778,7 +799,7 @@ def _table(rows: Sequence[tuple[str, Sequence[str], str]], heads: Sequence[str])
     return lines
 
 
-def _rows(figures: Sequence[HookFigures]) -> list[tuple[str, list[str], str]]:
+def _rows(figures: Sequence[HookFigures], plan: Plan) -> list[tuple[str, list[str], str]]:
     def each(get: Callable[[HookFigures], float | int | str], digits: int = 1, serve_only: bool = False) -> list[str]:
         cells = []
         for f in figures:
@@ -806,12 +827,13 @@ def _rows(figures: Sequence[HookFigures]) -> list[tuple[str, list[str], str]]:
         ("  of which still pending after the wait", each(check_of(lambda c: c.pending), serve_only=True), ""),
         ("events duplicated", each(check_of(lambda c: c.duplicated), serve_only=True), goal("must be 0", _dup_met)),
         ("bodies stored by the floor", each(lambda f: f.floor_rows if f.floor else "-"), ""),
-        ("all processed, s after the last 200", each(lambda f: f.processed_after, 2, True), ""),
-        ("all replies sent, s after the last 200", each(lambda f: f.sent_after, 2, True), ""),
+        ("all processed, s after the last 200", each(lambda f: _seconds(f.processed_after, plan), serve_only=True), ""),
+        ("all replies sent, s after the last 200", each(lambda f: _seconds(f.sent_after, plan), serve_only=True), ""),
         ("replies stored per event", each(_replies_per_event, 2, True), ""),
         ("  events whose turn stored no reply", each(check_of(lambda c: c.unreplied), serve_only=True), ""),
-        ("  replies never at the fake API", each(check_of(lambda c: c.missing), serve_only=True), ""),
+        ("  replies not at the fake API (yet)", each(check_of(lambda c: c.missing), serve_only=True), ""),
         ("  replies at the fake API twice", each(check_of(lambda c: c.twice), serve_only=True), ""),
+        ("  reply rows unsent when the wait ended", each(check_of(lambda c: c.unsent), serve_only=True), ""),
         ("LINE reply / push / loading calls", each(_line_calls, serve_only=True), ""),
         ("ack -> first reply at the API p50 ms", each(lambda f: f.reply["p50"], 0, True), ""),
         ("ack -> first reply at the API p99 ms", each(lambda f: f.reply["p99"], 0, True), ""),
@@ -824,6 +846,11 @@ def _rows(figures: Sequence[HookFigures]) -> list[tuple[str, list[str], str]]:
         ("server log: 'database is locked'", each(lambda f: f.log_problems.get("database is locked", 0)), ""),
         ("server log: ERROR / WARNING lines", each(_log_errors), ""),
     ]
+
+
+def _seconds(value: float, plan: Plan) -> str:
+    """Seconds, or how long was waited when it did not happen."""
+    return f"> {plan.drain_timeout:.0f}" if math.isinf(value) else _cell(value, 2)
 
 
 def _replies_per_event(f: HookFigures) -> float:
@@ -861,7 +888,7 @@ def _step_cell(step: Step, floor: bool) -> str:
     if not floor:
         drained = " drain>" if math.isinf(step.drained) else f" {step.drained:.1f}s"
     verdict = "GEN" if step.generator_bound else _verdict(step.passed)
-    return f"{step.achieved:.0f} p99 {step.p99:.0f}{errors}{drained} {verdict}"
+    return f"{step.achieved:.0f} p99 {step.p99:.0f}{errors}{drained} {verdict}{'*' if step.retried else ''}"
 
 
 def _probe_lines(figures: Sequence[HookFigures], plan: Plan) -> list[str]:
@@ -873,9 +900,13 @@ def _probe_lines(figures: Sequence[HookFigures], plan: Plan) -> list[str]:
         "",
         f"short probe: {plan.probe_seconds:g} s per step, fresh people; each cell: achieved/s, ack p99 ms, "
         "and for madoguchi the seconds",
-        f"after the last 200 until every event was processed (drain> = not within {plan.probe_drain_timeout:g} s); "
-        f"stop at the first step with p99 >= {P99_GOAL_MS:.0f} ms,",
-        f"errors, under {ACHIEVED_SHARE:.0%} of the rate, or generator send lag p99 > {LAG_LIMIT_MS:g} ms (GEN)",
+        f"after the last 200 until every event was processed (drain> = not within {plan.probe_drain_timeout:g} s). "
+        f"A step misses with p99 >= {P99_GOAL_MS:.0f} ms,",
+        f"errors, under {ACHIEVED_SHARE:.0%} of the rate, or the generator's send lag p99 over {LAG_LIMIT_MS:g} ms "
+        "(GEN when the server still answered in time",
+        "from the real send: the client fell behind, at its own limit or with both cores full); a step that misses "
+        "is run once",
+        "more (*: the second try); the probe stops at the first step that misses twice",
         f"{'':10}" + "".join(f"{f.system:>{column}}" for f in figures),
     ]
     for rate in rates:
@@ -887,29 +918,34 @@ def _probe_lines(figures: Sequence[HookFigures], plan: Plan) -> list[str]:
     best = [(f"{f.best}/s" if f.best else "none") + ("+" if f.best_is_bound else "") for f in figures]
     lines.append(f"{'highest':10}" + "".join(f"{b:>{column}}" for b in best))
     if any(f.best_is_bound for f in figures):
-        lines.append("+ : the probe stopped at the generator's limit, the server's own is higher")
+        lines.append("+ : the probe stopped where the generator fell behind: the server's own limit may be higher")
     return lines
 
 
-def _goal_lines(figures: Sequence[HookFigures]) -> list[str]:
-    lines = ["", "goals (issue #4)"]
-    for f in figures:
-        if f.floor or f.skipped:
-            continue
-        bare = next((g for g in figures if g.system == f"floor {f.system}" and not g.skipped), None)
-        p99 = f"ack p99 {f.latency['p99']:.1f} ms at {f.achieved:.0f}/s (< {P99_GOAL_MS:.0f}) {_verdict(_p99_met(f))}"
-        lost = f"lost {f.checked.lost if f.checked else '-'}, duplicated {f.checked.duplicated if f.checked else '-'}"
-        lost += f" {_verdict(_lost_met(f) and _dup_met(f))}"
+def _goal_lines(figures: Sequence[HookFigures], plan: Plan) -> list[str]:
+    serving = [f for f in figures if not f.floor]
+    if not serving:
+        return []
+    column = 26
+    rows: list[tuple[str, list[str]]] = [
+        (f"ack p99 < {P99_GOAL_MS:.0f} ms at {plan.rate:g} events/s", []),
+        ("sustained >= 1/3 of the floor's", []),
+        ("events lost 0, duplicated 0", []),
+    ]
+    for f in serving:
+        rows[0][1].append(f"{_cell(f.latency['p99'])} ms {_verdict(_p99_met(f))}")
+        bare = next((g for g in figures if g.system == f"floor {f.system}"), None)
         if f.probe and bare is not None and bare.probe:
             ratio = f.best / bare.best if bare.best else math.nan
-            bound = " (floor at the generator's limit: its true rate is higher)" if bare.best_is_bound else ""
-            share = (
-                f"sustained {f.best}/s / floor {bare.best}/s = {_cell(ratio, 2)} (>= 0.33) "
-                f"{_verdict(ratio >= FLOOR_SHARE_GOAL)}{bound}"
-            )
+            plus = "+" if bare.best_is_bound else ""
+            rows[1][1].append(f"{f.best}/{bare.best}{plus} = {_cell(ratio, 3)} {_verdict(ratio >= FLOOR_SHARE_GOAL)}")
         else:
-            share = "sustained / floor: no probe in this mode"
-        lines.append(f"  {f.system}: {p99}; {lost}; {share}")
+            rows[1][1].append("no probe")
+        rows[2][1].append(_verdict(_lost_met(f) and _dup_met(f)))
+    lines = ["", f"{'goals (issue #4)':{WIDTH}}" + "".join(f"{f.system:>{column}}" for f in serving)]
+    lines += [f"{label:{WIDTH}}" + "".join(f"{cell:>{column}}" for cell in cells) for label, cells in rows]
+    if any("+ =" in cell for cell in rows[1][1]):
+        lines.append("+ : the floor's probe stopped where the generator fell behind: its rate may be higher")
     return lines
 
 
@@ -932,8 +968,8 @@ def report(figures: Sequence[HookFigures], plan: Plan) -> list[str]:
             lines.append(f"{f.system}: not measured: {f.skipped}")
     measured = [f for f in figures if not f.skipped]
     if measured:
-        lines += ["", *_table(_rows(measured), [f.system for f in measured]), *_probe_lines(measured, plan)]
-        lines += _goal_lines(measured)
+        lines += ["", *_table(_rows(measured, plan), [f.system for f in measured]), *_probe_lines(measured, plan)]
+        lines += _goal_lines(measured, plan)
     for f in measured:
         if f.checked is not None:
             lines += [f"{f.system} lost: {sample}" for sample in f.checked.lost_samples]

@@ -4,10 +4,13 @@ Input: one message per line, plain text or a JSON object with a ``text`` field
 (other fields, such as ``id``, are echoed back). Output, one object per input
 line, in order (the contract in ``../shared/docs/architecture.md``):
 
-    {"intents": [...strongest first], "scores": {intent: float}, "urgent": bool,
+    {"intents": [...strongest first], "scores": {intent: float},
+     "urgency": "now" | "check" | "none", "urgent": bool (urgency == "now"),
      "reply": "the bot's first reply to this message from a new person"}
 
-extended with ``urgent_score``, ``urgent_because`` and ``evidence``. A line that
+``now`` pages a coordinator at once; ``check`` means the bot asks at once (the reply is that
+question) and pages on the answer. Extended with ``urgent_score``, ``urgent_because``,
+``check_because`` and ``evidence``. A line that
 cannot be read gets ``{"error": "..."}`` in its place, so output lines stay
 aligned with input lines; the exit status is 1 if any line had an error.
 """
@@ -55,15 +58,17 @@ def run_classify(stdin: TextIO, stdout: TextIO, region: str | None) -> int:
             continue
         outcome = respond(PersonState.new(region), Inbound(text, dt.datetime.now(dt.UTC)), ctx)
         reading = outcome.reading
-        assert reading is not None  # a non-empty text is always read
+        assert reading is not None  # a non-empty text is always read first, whatever the engine does next
         record = {
             **echo,
             "intents": [str(intent) for intent in reading.intents],
             "scores": {str(intent): round(reading.scores[intent], 4) for intent in INTENTS},
+            "urgency": str(reading.urgency),
             "urgent": reading.urgent,
             "reply": outcome.text,
             "urgent_score": round(reading.scores.get("urgent", 0.0), 4),
             "urgent_because": list(reading.urgent_because),
+            "check_because": list(reading.check_because),
             "evidence": [item.describe() for item in reading.evidence],
         }
         stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -39,20 +39,35 @@ def classify(
 
 @app.command(name="eval")
 def evaluate(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="labelled JSONL file")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(exists=True, dir_okay=False, help="labelled JSONL files, each scored apart")
+    ] = None,
+    everyday: Annotated[
+        bool, typer.Option(help="also score the everyday corpus's held-out part (none of it urgent)")
+    ] = False,
     misses: Annotated[bool, typer.Option(help="list the messages it got wrong")] = True,
     check: Annotated[bool, typer.Option(help="exit 1 when the targets are not met")] = False,
 ) -> None:
-    """Score the classifier on a labelled file: per-intent P/R/F1, macro-F1, urgent recall, false urgent."""
+    """Score the classifier: per-intent P/R/F1, macro-F1, urgent recall (now or check), false pages and checks."""
     from intents.classifier import Classifier
+    from intents.corpus import load_everyday
     from intents.dataset import load_examples
-    from intents.evaluate import format_report, score
+    from intents.evaluate import format_everyday, format_report, score
 
-    examples = load_examples(file)
+    if not files and not everyday:
+        raise typer.BadParameter("give a labelled file, --everyday, or both")
     classifier = Classifier.load()
-    report = score(examples, [classifier.classify(example.text) for example in examples])
-    typer.echo(format_report(report, file.name, show_misses=misses))
-    if check and not report.meets_targets():
+    failed = False
+    for file in files or ():
+        examples = load_examples(file)
+        report = score(examples, [classifier.classify(example.text) for example in examples])
+        typer.echo(format_report(report, file.name, show_misses=misses))
+        typer.echo("")
+        failed = failed or not report.meets_targets()
+    if everyday:
+        examples = load_everyday("test")
+        typer.echo(format_everyday([classifier.classify(example.text) for example in examples], examples, misses))
+    if check and failed:
         raise typer.Exit(1)
 
 
@@ -62,16 +77,31 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="where to write the model (default intents/model/model.json)")
     ] = None,
+    everyday: Annotated[int, typer.Option(help="everyday-corpus lines to add as negatives")] = 6000,
 ) -> None:
-    """Compile the lexicon and retrain the linear model (needs the 'train' extra: scikit-learn)."""
+    """Compile the lexicon and retrain the linear model (needs the 'train' extra: scikit-learn).
+
+    Besides the labelled file it reads the everyday corpus (``MADOGUCHI_CORPUS``, default
+    ``../shared/corpora/everyday_ja``): a sample as negatives, and its calibration part with
+    ``intents/data/calibration.jsonl`` to choose the urgency thresholds.
+    """
     from intents.compiled import COMPILED_FILE, write_compiled_lexicon
-    from intents.dataset import TRAIN_FILE
-    from intents.model import MODEL_FILE
+    from intents.corpus import corpus_digest, load_everyday
+    from intents.dataset import CALIBRATION_FILE, TRAIN_FILE, load_examples
+    from intents.model import MODEL_FILE, file_digest
     from intents.train import train as run_training
 
     write_compiled_lexicon()
     typer.echo(f"wrote {COMPILED_FILE}")
-    model = run_training(data or TRAIN_FILE, log=typer.echo)
+    calibration = [*load_examples(CALIBRATION_FILE), *load_everyday("calibration")]
+    meta = {"calibration_sha256": file_digest(CALIBRATION_FILE), "everyday_sha256": corpus_digest()}
+    model = run_training(
+        data or TRAIN_FILE,
+        log=typer.echo,
+        everyday=load_everyday("train", limit=everyday) if everyday else (),
+        calibration=calibration,
+        meta=meta,
+    )
     model.save(out or MODEL_FILE)
     typer.echo(f"wrote {out or MODEL_FILE} ({len(model.weights)} features)")
 
@@ -308,6 +338,9 @@ def kb_eval(
         Path | None, typer.Argument(help="a queries JSONL (default: the tuning set and the held-out set)")
     ] = None,
     region: Annotated[str, typer.Option(help="region whose FAQ is searched")] = "nemuro",
+    engine: Annotated[
+        bool, typer.Option(help="also ask the whole bot (classifier, then FAQ) as a new person would")
+    ] = False,
 ) -> None:
     """Score FAQ retrieval: right, wrong and silent answers, and abstention on unanswerable questions."""
     from intents.tokens import Tokenizer
@@ -315,8 +348,16 @@ def kb_eval(
     from knowledge.loader import load_knowledge
     from knowledge.retrieval import THRESHOLD, FaqIndex
 
+    if engine:
+        from bot.conversation import load_context
+        from bot.faq_eval import format_engine_scores, score_engine
+
+        ctx = load_context()
+        for path in [file] if file else [QUERIES_FILE, HELDOUT_FILE]:
+            typer.echo(format_engine_scores(path.name, score_engine(ctx, region, load_queries(path))))
+        return
     kb = load_knowledge()
-    index = FaqIndex(kb.answers(region), Tokenizer())
+    index = FaqIndex(kb.answers(region), Tokenizer(), synonyms=kb.synonyms)
     sweep = sorted({round(0.15 + 0.05 * i, 2) for i in range(8)} | {THRESHOLD})
     for path in [file] if file else [QUERIES_FILE, HELDOUT_FILE]:
         typer.echo(f"{path.name}:")

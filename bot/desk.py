@@ -20,6 +20,7 @@ class Desk:
     region: str = "nemuro"
     page_deadline: dt.timedelta = dt.timedelta(minutes=5)
     retention: dt.timedelta = dt.timedelta(days=365)
+    check_silence: dt.timedelta = dt.timedelta(minutes=3)  # an unanswered check after a risk cue pages then
     metrics: Metrics = field(default_factory=Metrics)
     public_url: str | None = None  # where the coordinator pages are reachable, for links in pages
 
@@ -30,6 +31,7 @@ class Desk:
             region=settings.region,
             page_deadline=dt.timedelta(minutes=settings.page_deadline_minutes),
             retention=dt.timedelta(days=settings.retention_days),
+            check_silence=dt.timedelta(minutes=settings.check_silence_minutes),
             public_url=settings.public_url,
         )
 

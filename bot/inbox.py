@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from bot import paging, privacy
 from bot.conversation import CaseSummary, Escalate, Inbound, OpenCase, RecordConsent, Reply, UpdateCase, respond
 from bot.conversation.codec import decode, encode
-from bot.conversation.effects import ForgetMe, NoteReceived
+from bot.conversation.effects import AwaitAnswer, ForgetMe, NoteReceived
 from bot.conversation.model import Slot
 from bot.conversation.summary import SLOT_LABELS
 from bot.conversation.texts import Say
@@ -107,12 +107,17 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
     person.last_seen_at = conversation.last_message_at = at
     replies = list(outcome.replies)
     paged = False
+    if case is not None:
+        case.check_due_at = None  # any word from the person answers a pending check; the engine decides what it meant
     for effect in outcome.effects:
         if isinstance(effect, ForgetMe):
             privacy.forget(session=session, person=person, at=at)
             return _send(session, arrival, None, None, replies, at, desk)
         if isinstance(effect, RecordConsent):
             person.consent, person.consent_at = effect.granted, at
+        elif isinstance(effect, AwaitAnswer):
+            if case is not None and effect.page_on_silence and not case.urgent:
+                case.check_due_at = at + desk.check_silence
         elif isinstance(effect, NoteReceived):
             if case is not None:
                 cases.add_event(session=session, case_id=row_id(case), kind="received", at=at, what=effect.what)

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
 
     page_deadline_minutes: float = Field(default=5.0, gt=0, alias="MADOGUCHI_PAGE_DEADLINE_MINUTES")
     retention_days: int = Field(default=365, ge=1, alias="MADOGUCHI_RETENTION_DAYS")
+    check_silence_minutes: float = Field(default=3.0, gt=0, alias="MADOGUCHI_CHECK_SILENCE_MINUTES")
     cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")

@@ -131,8 +131,9 @@ STALE_INTAKE = dt.timedelta(minutes=30)
 class Repager:
     """Climbs the paging ladder for urgent cases nobody claimed, and tells the person each time.
 
-    Also puts an intake the person stopped answering into the queue after
-    ``STALE_INTAKE``: what they told us is not lost in a half-finished form.
+    Also pages when a check question asked after a risk cue goes unanswered (``Desk.check_silence``),
+    and puts an intake the person stopped answering into the queue after ``STALE_INTAKE``: what they
+    told us is not lost in a half-finished form.
     """
 
     def __init__(self, engine: Engine, desk: Desk, clock: Clock = utcnow) -> None:
@@ -166,6 +167,9 @@ class Repager:
                 self.desk.metrics.pages.labels(str(paged.level)).inc()
                 self._tell(session, case, paged, at)
                 done += 1
+            for case in cases.unanswered_checks(session=session, at=at):
+                self._page_unanswered_check(session, case, at)
+                done += 1
             for case in cases.stale_intakes(session=session, before=at - STALE_INTAKE):
                 case.escalated_at = case.updated_at = at
                 session.add(case)
@@ -175,6 +179,27 @@ class Repager:
                 )
                 done += 1
         return done
+
+    def _page_unanswered_check(self, session: Session, case: Case, at: dt.datetime) -> None:
+        """A person asked whether they are safe, after a risk cue, went quiet: that is not safe."""
+        case.check_due_at = None
+        case.urgent = True
+        case.rank = cases.rank_for(urgent=True, household=case.household_id is not None)
+        case.escalated_at = case.escalated_at or at
+        case.updated_at = at
+        session.add(case)
+        reasons = ["確認の 質問に 返事が ありません"]
+        cases.add_event(session=session, case_id=row_id(case), kind="escalated", at=at, urgent=True, reasons=reasons)
+        paged = paging.page(
+            session=session,
+            case=case,
+            level=0,
+            at=at,
+            deadline=self.desk.page_deadline,
+            public_url=self.desk.public_url,
+        )
+        self.desk.metrics.pages.labels(str(paged.level)).inc()
+        self._tell(session, case, paged, at)
 
     def _tell(self, session: Session, case: Case, paged: paging.Paged, at: dt.datetime) -> None:
         text = self.desk.ctx.texts.say(paged.notice, case.region, minutes=self.desk.deadline_minutes)

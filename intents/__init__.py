@@ -7,7 +7,17 @@ the labelled examples in ``data/``, the trained weights in ``model/``.
 """
 
 from intents.classifier import Classification, Classifier, Evidence
-from intents.labels import ALWAYS_URGENT, INTENTS, Intent
+from intents.labels import ALWAYS_URGENT, INTENTS, Intent, Urgency
 from intents.tokens import Token, Tokenizer
 
-__all__ = ["ALWAYS_URGENT", "INTENTS", "Classification", "Classifier", "Evidence", "Intent", "Token", "Tokenizer"]
+__all__ = [
+    "ALWAYS_URGENT",
+    "INTENTS",
+    "Classification",
+    "Classifier",
+    "Evidence",
+    "Intent",
+    "Token",
+    "Tokenizer",
+    "Urgency",
+]

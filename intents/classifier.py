@@ -17,13 +17,14 @@ How a decision is made (and why):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from intents.compiled import load_compiled_lexicon
 from intents.features import extract
-from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent
+from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent, Urgency
 from intents.lexicon import LEXICON_DIR, CompiledLexicon
 from intents.matcher import Analysis, analyse
 from intents.model import MODEL_FILE, LinearModel, load_model
@@ -33,6 +34,15 @@ from intents.tokens import Tokenizer
 RULE_SCORE = 0.95
 #: The model's probability needed to call urgent what the rules explicitly set aside.
 CONTESTED = 0.9
+#: The model alone pages the coordinator (``now``) only when it is at least this sure; below, it asks (``check``).
+NOW_FLOOR = 0.9
+#: The threshold names, besides one per intent: the model's ``urgent`` probability for ``now``
+#: and for ``check``.
+NOW = URGENT
+CHECK = "urgent_check"
+#: Below this ``urgent`` probability the model doubts a rule's ``now`` (虐待だろこれｗ, a FAQ question
+#: that names DV): the rule's cue is lowered to ``check``, never cleared. The bot then asks at once.
+DOUBT = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +65,37 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
+    """What a message is about, how urgent it is, and why (``urgent_because`` for ``now``,
+    ``check_because`` for ``check``)."""
+
     intents: tuple[Intent, ...]
     scores: dict[str, float]
-    urgent: bool
+    urgency: Urgency
     urgent_because: tuple[str, ...]
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+    check_because: tuple[str, ...] = ()
+    rules: frozenset[str] = frozenset()  # the rules that fired and were meant, by id
+    terms: frozenset[str] = frozenset()  # the lexicon terms found (which situation the words describe)
+    cues: frozenset[str] = frozenset()  # intents of the risk cues found, meant or lowered to a check
+
+    @property
+    def urgent(self) -> bool:
+        """Page the coordinator now (the ``urgent`` of the classify contract)."""
+        return self.urgency == Urgency.NOW
+
+    @property
+    def raised(self) -> bool:
+        """Now or check: a human must hear about it, at once or on the answer."""
+        return self.urgency != Urgency.NONE
 
     def to_json(self) -> dict[str, Any]:
         return {
             "intents": [str(intent) for intent in self.intents],
             "scores": {name: round(score, 3) for name, score in self.scores.items()},
+            "urgency": str(self.urgency),
             "urgent": self.urgent,
             "urgent_because": list(self.urgent_because),
+            "check_because": list(self.check_because),
             "evidence": [item.describe() for item in self.evidence],
         }
 
@@ -90,7 +119,7 @@ class Classifier:
         return analyse_text(text, self.lexicon, self.tokenizer)
 
     def classify(self, text: str) -> Classification:
-        return decide(self.analyse(text), self.model)
+        return decide(self.analyse(text), self.model, self.lexicon)
 
 
 def load_lexicon(lexicon_dir: Path = LEXICON_DIR) -> tuple[CompiledLexicon, Tokenizer]:
@@ -106,35 +135,75 @@ def analyse_text(text: str, lexicon: CompiledLexicon, tokenizer: Tokenizer) -> A
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
-    """What the rules alone decided: the intents they force, why the message is urgent, and the
-    intents whose urgent cues they found but set aside (negated, reported, past...)."""
+    """What the rules alone decided: the intents they force, why the message is urgent now, why
+    the bot must ask (``check_because``: check-level cues, and urgent cues the context lowered),
+    and the intents whose urgent cues they set aside (negated, reported, past...)."""
 
     forced: frozenset[Intent]
     urgent_because: tuple[str, ...]
     evidence: tuple[Evidence, ...]
     set_aside: frozenset[Intent] = frozenset()
+    check_because: tuple[str, ...] = ()
+    rules: frozenset[str] = frozenset()
+    terms: frozenset[str] = frozenset()
+    cues: frozenset[str] = frozenset()
 
 
-def rule_verdict(analysis: Analysis) -> RuleVerdict:
+def rule_verdict(analysis: Analysis, lowered_to_check: Mapping[str, frozenset[str]]) -> RuleVerdict:
+    """The rules' decision. A ``now`` cue set aside only by modifiers that ``lowered_to_check``
+    names for its intent (past, hypothetical...) still asks: never silent on a risk cue."""
     forced: set[Intent] = set()
     set_aside: set[Intent] = set()
     urgent_because: list[str] = []
+    check_because: list[str] = []
     evidence: list[Evidence] = []
+    cues: set[str] = set()
     for hit in analysis.hits:
         detail = f"{hit.rule.id}: {hit.cue_text(analysis.tokens, analysis.text)}"
-        evidence.append(Evidence("rule", hit.rule.intent, detail, RULE_SCORE, hit.active, tuple(sorted(hit.modifiers))))
+        blocking = hit.modifiers - hit.rule.ignores
+        evidence.append(Evidence("rule", hit.rule.intent, detail, RULE_SCORE, hit.active, tuple(sorted(blocking))))
+        if not hit.rule.raises:
+            continue
         if hit.active and hit.rule.urgent:
             forced.add(hit.rule.intent)
             urgent_because.append(f"rule {detail}")
+            cues.add(hit.rule.intent)
+        elif hit.active:
+            check_because.append(f"rule {detail}")
+            cues.add(hit.rule.intent)
         elif hit.rule.urgent:
             set_aside.add(hit.rule.intent)
-    return RuleVerdict(frozenset(forced), tuple(urgent_because), tuple(evidence), frozenset(set_aside - forced))
+            if blocking <= lowered_to_check.get(hit.rule.intent, frozenset()):
+                check_because.append(f"rule {detail} ({', '.join(sorted(blocking))})")
+                cues.add(hit.rule.intent)
+    return RuleVerdict(
+        frozenset(forced),
+        tuple(urgent_because),
+        tuple(evidence),
+        frozenset(set_aside - forced),
+        tuple(dict.fromkeys(check_because)),
+        frozenset(hit.rule.id for hit in analysis.hits if hit.active),
+        frozenset(analysis.matches),
+        frozenset(cues),
+    )
 
 
 def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dict[str, float]) -> Classification:
-    """The decision from the model's probabilities and the rules' verdict (pure; training uses it too)."""
+    """The decision from the model's probabilities and the rules' verdict (pure; training uses it too).
+
+    Urgency: an active ``now`` rule pages. The model alone pages only when it is very sure
+    (``NOW_FLOOR``, and ``CONTESTED`` against a cue the rules set aside); when it is less sure, or
+    when an always-urgent intent is on by the model alone, the bot asks (``check``). The model can
+    add urgency; it can lower a rule's ``now`` to ``check`` when it doubts it (``DOUBT``), never to
+    ``none``: what a rule found is always asked about.
+    """
     evidence = list(rules.evidence)
-    urgent_because = list(rules.urgent_because)
+    urgent_probability = probabilities.get(URGENT, 0.0)
+    doubted = bool(rules.urgent_because) and urgent_probability < DOUBT
+    urgent_because = [] if doubted else list(rules.urgent_because)
+    check_because = list(rules.check_because)
+    if doubted:
+        check_because += [f"{reason} (model urgent {urgent_probability:.2f})" for reason in rules.urgent_because]
     scores: dict[str, float] = {}
     on: list[Intent] = []
     for intent in INTENTS:
@@ -153,23 +222,33 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
     intents: list[Intent] = [intent for intent in on if intent != Intent.OTHER] or [Intent.OTHER]
     intents.sort(key=lambda intent: scores[intent], reverse=True)
 
+    now_threshold = max(thresholds.get(NOW, NOW_FLOOR), NOW_FLOOR)
+    if rules.set_aside:
+        now_threshold = max(now_threshold, CONTESTED)
     for intent in intents:
         if intent in ALWAYS_URGENT and intent not in rules.forced:
-            urgent_because.append(f"model {intent} {scores[intent]:.2f}")
-    urgent_probability = probabilities.get(URGENT, 0.0)
+            reason = f"model {intent} {scores[intent]:.2f}"
+            (urgent_because if scores[intent] >= now_threshold else check_because).append(reason)
     scores[URGENT] = urgent_probability
-    urgent_threshold = max(thresholds.get(URGENT, 0.5), CONTESTED) if rules.set_aside else thresholds.get(URGENT, 0.5)
-    if urgent_probability >= urgent_threshold and Intent.OTHER not in intents:
+    if urgent_probability >= now_threshold and Intent.OTHER not in intents:
         urgent_because.append(f"model urgent {urgent_probability:.2f}")
+    elif urgent_probability >= thresholds.get(CHECK, now_threshold):
+        check_because.append(f"model urgent {urgent_probability:.2f}")
+    urgency = Urgency.NOW if urgent_because else Urgency.CHECK if check_because else Urgency.NONE
     return Classification(
         intents=tuple(intents),
         scores=scores,
-        urgent=bool(urgent_because),
+        urgency=urgency,
         urgent_because=tuple(urgent_because),
         evidence=tuple(evidence),
+        check_because=tuple(check_because) if urgency == Urgency.CHECK else (),
+        rules=rules.rules,
+        terms=rules.terms,
+        cues=rules.cues,
     )
 
 
-def decide(analysis: Analysis, model: LinearModel) -> Classification:
+def decide(analysis: Analysis, model: LinearModel, lexicon: CompiledLexicon) -> Classification:
     """Combine the rule hits and the model's probabilities into one decision."""
-    return combine(model.probabilities(extract(analysis)), rule_verdict(analysis), model.thresholds)
+    verdict = rule_verdict(analysis, lexicon.lowered_to_check)
+    return combine(model.probabilities(extract(analysis)), verdict, model.thresholds)

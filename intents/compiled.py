@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from intents.labels import Urgency
 from intents.lexicon import (
     LEXICON_DIR,
     CompiledLexicon,
@@ -77,6 +78,7 @@ def lexicon_to_json(compiled: CompiledLexicon, key: str) -> dict[str, Any]:
         "rules": [{**dataclasses.asdict(rule), "ignores": sorted(rule.ignores)} for rule in compiled.rules],
         "phrases": [_phrase_json(p) for p in compiled.phrases],  # re-filed in this order, so lookups match
         "negation": compiled.negation_spec.model_dump(),
+        "lowered_to_check": {intent: sorted(mods) for intent, mods in compiled.lowered_to_check.items()},
         "dialect": compiled.dialect,
         "emoji": compiled.emoji,
     }
@@ -87,6 +89,7 @@ def lexicon_from_json(raw: dict[str, Any]) -> CompiledLexicon:
         Rule(
             **{
                 **r,
+                "urgency": Urgency(r["urgency"]),
                 "terms": tuple(r["terms"]),
                 "unless": tuple(r["unless"]),
                 "unless_in_sentence": tuple(r["unless_in_sentence"]),
@@ -99,6 +102,7 @@ def lexicon_from_json(raw: dict[str, Any]) -> CompiledLexicon:
     compiled = CompiledLexicon(
         rules=rules,
         negation=NegationSpec.model_validate(raw["negation"]),
+        lowered_to_check={intent: frozenset(mods) for intent, mods in raw["lowered_to_check"].items()},
         dialect=dict(raw["dialect"]),
         emoji=dict(raw["emoji"]),
     )

@@ -39,6 +39,20 @@ def _ends_sentence(token: Token) -> bool:
     return token.surface in _SENTENCE_END or (token.pos == "補助記号" and token.pos2 == "句点")
 
 
+def _spaced_after(tokens: Sequence[Token], index: int) -> bool:
+    """Is there a space between this token and the next one (the tokeniser drops spaces)?"""
+    return index + 1 < len(tokens) and tokens[index + 1].start > tokens[index].end
+
+
+def _finishes_predicate(token: Token) -> bool:
+    """A word a sentence can end on: a predicate in its final or imperative form, or a sentence-final
+    particle (よ, ね). A space after a noun, a case particle or an interjection is only a pause (and
+    romaji 「haha ga …」 reads はは as an interjection)."""
+    if token.pos in {"動詞", "形容詞", "助動詞"}:
+        return token.cform.startswith(("終止形", "命令形"))
+    return token.pos == "助詞" and token.pos2 == "終助詞"
+
+
 def _ends_clause(token: Token) -> bool:
     return (
         _ends_sentence(token)
@@ -48,7 +62,12 @@ def _ends_clause(token: Token) -> bool:
 
 
 class Sentences:
-    """Which sentence, and which clause inside it, each token belongs to."""
+    """Which sentence, and which clause inside it, each token belongs to.
+
+    Chat is typed without 。: a sentence also ends at a space after a finished predicate
+    (「一年くらい前です 死にたいって思ってます」: the time word dates the first sentence, not
+    the wish), a line break or an emoji (both made 。 by ``normalize``), and 「、、」 or 「…」.
+    """
 
     __slots__ = ("_clause", "_sentence")
 
@@ -57,13 +76,14 @@ class Sentences:
         self._clause: list[int] = []
         sentence = clause = 0
         has_predicate = False  # 以前、DVで逃げた: a comma after a bare time word does not end a clause
-        for token in tokens:
+        for index, token in enumerate(tokens):
             self._sentence.append(sentence)
             self._clause.append(clause)
             has_predicate = has_predicate or token.pos in {"動詞", "形容詞", "助動詞"}
-            if _ends_sentence(token):
+            ends = _ends_sentence(token) or (_spaced_after(tokens, index) and _finishes_predicate(token))
+            if ends:
                 sentence += 1
-            if _ends_clause(token) and (has_predicate or _ends_sentence(token)):
+            if ends or (_ends_clause(token) and has_predicate):
                 clause += 1
                 has_predicate = False
 
@@ -188,6 +208,16 @@ def _really_reported(tokens: Sequence[Token], match: TermMatch, negation: Negati
     return not following & {"みたい", "様", "ような"}
 
 
+def _asked(tokens: Sequence[Token], start: int) -> bool:
+    """Does the sentence go on into a question (後払いでも大丈夫ですか): asked, not stated."""
+    for token in tokens[start:]:
+        if token.surface in {"?", "？"} or (token.lemma == "か" and token.pos2 == "終助詞"):
+            return True
+        if _ends_sentence(token):
+            return False
+    return False
+
+
 def _conditional_after(tokens: Sequence[Token], end: int) -> bool:
     """虐待を見かけたら…, 入院することになったら: the cue sits inside an if-clause that follows it."""
     for at in range(end, min(len(tokens), end + 6)):
@@ -236,7 +266,8 @@ def modifiers_for(
         modifiers.append("past")
     start = picked[0].first  # after the event, not after the carer's name that may come first
     if any(
-        match.first >= start and not negated_after(tokens, match.last, negation) for match in found.get("resolved", ())
+        match.first >= start and not negated_after(tokens, match.last, negation) and not _asked(tokens, match.last)
+        for match in found.get("resolved", ())
     ):
         modifiers.append("resolved")
     reported = [m for m in found.get("reported", ()) if _really_reported(tokens, m, negation)]

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from intents.errors import LexiconError
 from intents.kana import key_of_tokens
-from intents.labels import Intent
+from intents.labels import Intent, Urgency
 from intents.normalize import normalize
 from intents.tokens import Token, Tokenizer
 from intents.yamlfile import load_yaml_file
@@ -68,7 +68,7 @@ class RuleSpec(_Strict):
 
     id: str
     intent: Intent
-    urgent: bool = False
+    urgency: Urgency = Field(default=Urgency.NONE, description="now: page at once; check: the bot asks at once")
     all: list[str] = Field(min_length=1, description="term names; every one must match")
     scope: Literal["sentence", "message"] = "sentence"
     alone: bool = Field(default=False, description="only when the matches are the whole message (a bare しぬ)")
@@ -103,6 +103,10 @@ class NegationSpec(_Strict):
 
 class ContextFile(_Strict):
     negation: NegationSpec
+    lowered_to_check: dict[Intent, list[Modifier]] = Field(
+        default_factory=dict,
+        description="per intent, the modifiers that lower a `now` cue to `check` instead of clearing it",
+    )
     dialect: dict[str, str] = Field(default_factory=dict, description="surface -> standard lemma")
     emoji: dict[str, str] = Field(default_factory=dict, description="emoji -> word")
 
@@ -148,7 +152,7 @@ class Phrase:
 class Rule:
     id: str
     intent: Intent
-    urgent: bool
+    urgency: Urgency
     terms: tuple[str, ...]
     scope: str
     alone: bool
@@ -158,6 +162,16 @@ class Rule:
     unless_in_message: tuple[str, ...]
     ignores: frozenset[str]
     source: str
+
+    @property
+    def urgent(self) -> bool:
+        """A cue that pages the coordinator at once when it is meant."""
+        return self.urgency == Urgency.NOW
+
+    @property
+    def raises(self) -> bool:
+        """A cue that raises any urgency (``now`` or ``check``)."""
+        return self.urgency != Urgency.NONE
 
 
 @dataclass(slots=True)
@@ -175,6 +189,7 @@ class CompiledLexicon:
     fuzzy_keys: list[str] = field(default_factory=list)
     phrases: list[Phrase] = field(default_factory=list)  # every phrase, in compile order
     negation: NegationSpec | None = None
+    lowered_to_check: dict[str, frozenset[str]] = field(default_factory=dict)
     tokenizer: Tokenizer | None = None  # the one used to compile the phrases; messages use it too
     dialect: dict[str, str] = field(default_factory=dict)
     emoji: dict[str, str] = field(default_factory=dict)
@@ -304,7 +319,7 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
             Rule(
                 id=rule.id,
                 intent=rule.intent,
-                urgent=rule.urgent,
+                urgency=rule.urgency,
                 terms=tuple(rule.all),
                 scope=rule.scope,
                 alone=rule.alone,
@@ -318,6 +333,7 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
             for rule in rules_file.rules
         ],
         negation=context.negation,
+        lowered_to_check={str(intent): frozenset(mods) for intent, mods in context.lowered_to_check.items()},
         tokenizer=tokenizer,
         dialect=dict(context.dialect),
         emoji=dict(context.emoji),

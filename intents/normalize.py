@@ -150,6 +150,9 @@ def katakana_to_hiragana(text: str) -> str:
     return _KATAKANA_WORD.sub(lambda m: m.group(0) if "ー" in m.group(0) else jaconv.kata2hira(m.group(0)), text)
 
 
+_PAUSE = re.compile(r"[、,]{2,}")
+
+
 def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, message: bool = True) -> str:
     """Return the canonical form of ``text`` that the tokeniser and the lexicon work on.
 
@@ -161,6 +164,7 @@ def normalize(text: str, emoji_words: Mapping[str, str] | None = None, *, messag
     if message and _katakana_only(text):
         text = katakana_to_hiragana(text)
     text = replace_emoji(text, emoji_words or {})
+    text = _PAUSE.sub("。", text)  # 「つらい、、死にたい」: a run of commas is how chat ends a sentence
     text = _RUN.sub(r"\1", text)
     text = _DOUBLE_MARK.sub(r"\1", text)
     text = fold_long_vowels(text)

@@ -21,24 +21,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intents.classifier import RuleVerdict, analyse_text, combine, load_lexicon, rule_verdict
+from intents.classifier import CHECK, NOW, NOW_FLOOR, RuleVerdict, analyse_text, combine, load_lexicon, rule_verdict
 from intents.dataset import TRAIN_FILE, Example, load_examples
 from intents.features import extract
-from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent
+from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent, Urgency
 from intents.lexicon import LEXICON_DIR
 from intents.model import LinearModel, file_digest
 
 LABELS: tuple[str, ...] = (*INTENTS, URGENT)
-C_GRID = (0.5, 1.0, 2.0)  # chosen within this range since training passed 1,600 messages; wider costs time
+C_GRID = (1.0, 2.0)  # chosen within this range since training passed 1,600 messages; wider costs time
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
 FOLDS = 5
 SEED = 20261122
-#: The share of non-urgent training messages the model may flag urgent on top of the rules'
-#: own alarms (cross-validated) when the urgency thresholds are tuned.
-ALARM_BUDGET = 0.02
-#: No model-only urgency below this probability, however the cross-validation looks: a threshold of
-#: 0.1 fits the folds and then pages the coordinator for "どうも".
+#: Budgets the urgency thresholds are chosen within (``choose_urgency``), on calibration data: the
+#: share of non-urgent messages the model may page on top of the rules' own pages, and the shares of
+#: ordinary talk paged and checked (the issue's limits are 3%, 0.5% and 2%; these leave a margin).
+PAGE_BUDGET = 0.02
+EVERYDAY_PAGE_BUDGET = 0.002
+EVERYDAY_CHECK_BUDGET = 0.012
+#: No model-only urgency below this probability, however the calibration looks: a threshold of
+#: 0.1 fits and then asks "どうも" whether they are safe.
 URGENCY_FLOOR = 0.4
+URGENT_GRID = tuple(t for t in THRESHOLD_GRID if t >= URGENCY_FLOOR)
+CHECK_GRID = URGENT_GRID
+NOW_GRID = (NOW_FLOOR, 0.925, 0.95, 0.975, 0.99)
 PRUNE_BELOW = 0.03  # measured on dev: a fifth fewer features than at 0.02, the same scores; 0.04 starts to cost
 
 
@@ -56,7 +62,7 @@ def prepare(examples: Sequence[Example], lexicon_dir: Path = LEXICON_DIR) -> Pre
     for example in examples:
         analysis = analyse_text(example.text, lexicon, tokenizer)
         features.append(extract(analysis))
-        verdicts.append(rule_verdict(analysis))
+        verdicts.append(rule_verdict(analysis, lexicon.lowered_to_check))
     targets: dict[str, list[int]] = {
         label: [int(label in example.intents) for example in examples] for label in INTENTS
     }
@@ -113,10 +119,8 @@ def _f1(predicted: Sequence[bool], truth: Sequence[int]) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def choose_thresholds(
-    prepared: Prepared, probabilities: Sequence[dict[str, float]], alarm_budget: float = ALARM_BUDGET
-) -> tuple[dict[str, float], float]:
-    """Per-intent thresholds maximising F1; then the urgency thresholds: fewest misses within the alarm budget."""
+def choose_thresholds(prepared: Prepared, probabilities: Sequence[dict[str, float]]) -> tuple[dict[str, float], float]:
+    """Per-intent thresholds maximising F1 on out-of-fold probabilities, and the macro-F1 they give."""
     thresholds: dict[str, float] = {}
     for intent in INTENTS:
         truth = prepared.targets[intent]
@@ -129,31 +133,6 @@ def choose_thresholds(
             return _f1(predicted, truth)
 
         thresholds[intent] = max(THRESHOLD_GRID, key=lambda t: (f1_at(t), -abs(t - 0.5)))
-
-    # The intents that are always urgent and the urgent flag are tuned together on what matters for
-    # them: as few missed emergencies as possible while the false alarms stay within the budget
-    # (a bot that pages the night coordinator for small talk gets switched off). Coordinate descent.
-    thresholds[URGENT] = 0.5
-    negatives = max(1, len(prepared.targets[URGENT]) - sum(prepared.targets[URGENT]))
-    rule_alarms = sum(
-        1 for v, u in zip(prepared.verdicts, prepared.targets[URGENT], strict=True) if v.urgent_because and not u
-    )
-
-    def urgent_cost(trial: dict[str, float]) -> tuple[float, int]:
-        decisions = [combine(p, v, trial).urgent for p, v in zip(probabilities, prepared.verdicts, strict=True)]
-        misses = sum(1 for d, u in zip(decisions, prepared.targets[URGENT], strict=True) if u and not d)
-        alarms = sum(1 for d, u in zip(decisions, prepared.targets[URGENT], strict=True) if d and not u)
-        over = max(0.0, (alarms - rule_alarms) / negatives - alarm_budget)  # the model's share only
-        return over * 1000 + misses, alarms
-
-    grid = [t for t in THRESHOLD_GRID if t >= URGENCY_FLOOR]
-    for _ in range(3):
-        for name in (*sorted(ALWAYS_URGENT), URGENT):
-
-            def cost_at(t: float, name: str = name) -> tuple[tuple[float, int], float]:
-                return urgent_cost({**thresholds, name: t}), -t
-
-            thresholds[name] = min(grid, key=cost_at)
     macro = sum(
         _f1(
             [
@@ -167,30 +146,100 @@ def choose_thresholds(
     return thresholds, macro
 
 
-def train(train_file: Path = TRAIN_FILE, lexicon_dir: Path = LEXICON_DIR, log: Any = print) -> LinearModel:
-    """Cross-validate C and the thresholds on ``train_file``, then fit on all of it."""
+def choose_urgency(
+    thresholds: dict[str, float],
+    prepared: Prepared,
+    probabilities: Sequence[dict[str, float]],
+    everyday: Sequence[bool],
+) -> dict[str, float]:
+    """The thresholds that decide urgency, chosen on data the model was not trained on.
+
+    What matters here is not F1 but the two rates the domain brief says are measured: as few
+    urgent messages left at ``none`` as possible, while the model's own pages of non-urgent
+    messages stay within ``PAGE_BUDGET`` and ordinary talk (``everyday``) is paged and checked
+    within its budgets. Coordinate descent over the always-urgent intents, ``check`` and ``now``.
+    """
+    truth = prepared.targets[URGENT]
+    calm = [not u and not e for u, e in zip(truth, everyday, strict=True)]
+    calm_count, everyday_count = max(1, sum(calm)), max(1, sum(everyday))
+    rule_pages = sum(1 for v, c in zip(prepared.verdicts, calm, strict=True) if c and v.urgent_because)
+
+    def cost(trial: dict[str, float]) -> tuple[float, int]:
+        levels = [combine(p, v, trial).urgency for p, v in zip(probabilities, prepared.verdicts, strict=True)]
+        misses = sum(1 for level, u in zip(levels, truth, strict=True) if u and level == Urgency.NONE)
+        pages = sum(1 for level, c in zip(levels, calm, strict=True) if c and level == Urgency.NOW)
+        asked = sum(1 for level, c in zip(levels, calm, strict=True) if c and level != Urgency.NONE)
+        everyday_levels = [level for level, e in zip(levels, everyday, strict=True) if e]
+        over = (
+            max(0.0, (pages - rule_pages) / calm_count - PAGE_BUDGET)
+            + max(0.0, everyday_levels.count(Urgency.NOW) / everyday_count - EVERYDAY_PAGE_BUDGET)
+            + max(0.0, everyday_levels.count(Urgency.CHECK) / everyday_count - EVERYDAY_CHECK_BUDGET)
+        )
+        return over * 1000 + misses, asked
+
+    chosen = {**thresholds, CHECK: 0.5, NOW: NOW_FLOOR}
+    grids = {CHECK: CHECK_GRID, NOW: NOW_GRID} | {str(intent): URGENT_GRID for intent in ALWAYS_URGENT}
+    for _ in range(3):
+        for name in (*sorted(map(str, ALWAYS_URGENT)), CHECK, NOW):
+
+            def cost_at(t: float, name: str = name) -> tuple[tuple[float, int], float]:
+                return cost({**chosen, name: t}), t  # on a tie, the more sensitive threshold
+
+            chosen[name] = min(grids[name], key=cost_at)
+    return chosen
+
+
+def train(
+    train_file: Path = TRAIN_FILE,
+    lexicon_dir: Path = LEXICON_DIR,
+    log: Any = print,
+    *,
+    everyday: Sequence[Example] = (),
+    calibration: Sequence[Example] = (),
+    meta: dict[str, Any] | None = None,
+) -> LinearModel:
+    """Cross-validate C and the intent thresholds on ``train_file`` (plus ``everyday`` negatives),
+    fit on all of it, then choose the urgency thresholds on ``calibration`` (examples whose ``voice``
+    is ``everyday`` count against the ordinary-talk budgets). Without calibration data the urgency
+    thresholds are chosen on the out-of-fold training probabilities instead."""
     import sklearn
 
-    examples = load_examples(train_file)
+    labelled = load_examples(train_file)
+    examples = [*labelled, *everyday]
     prepared = prepare(examples, lexicon_dir)
-    best: tuple[float, float, dict[str, float]] | None = None
+    best: tuple[float, float, dict[str, float], list[dict[str, float]]] | None = None
     for c in C_GRID:
-        thresholds, macro = choose_thresholds(prepared, _out_of_fold(prepared, c))
+        out_of_fold = _out_of_fold(prepared, c)
+        thresholds, macro = choose_thresholds(prepared, out_of_fold)
         log(f"C={c:<5} cross-validated macro-F1 {macro:.3f}")
         if best is None or macro > best[1]:
-            best = (c, macro, thresholds)
+            best = (c, macro, thresholds, out_of_fold)
     assert best is not None
-    c, macro, thresholds = best
+    c, macro, thresholds, out_of_fold = best
     model = _fit(prepared.features, prepared.targets, c)
-    meta = {
+    if calibration:
+        held = prepare(calibration, lexicon_dir)
+        thresholds = choose_urgency(
+            thresholds, held, [model.probabilities(f) for f in held.features], [_everyday(e) for e in calibration]
+        )
+    else:
+        thresholds = choose_urgency(thresholds, prepared, out_of_fold, [_everyday(e) for e in examples])
+    info = {
         "trained_on": train_file.name,
         "train_sha256": file_digest(train_file),
         "lexicon_sha256": {path.name: file_digest(path) for path in sorted(lexicon_dir.glob("*.yaml"))},
-        "examples": len(examples),
+        "examples": len(labelled),
+        "everyday_examples": len(everyday),
+        "calibration_examples": len(calibration),
         "library": f"scikit-learn {sklearn.__version__} LogisticRegression(liblinear, balanced, C={c})",
         "cv_folds": FOLDS,
         "cv_macro_f1": round(macro, 4),
         "trained_at": dt.date.today().isoformat(),
+        **(meta or {}),
     }
     log(f"chose C={c}; thresholds {thresholds}")
-    return LinearModel(model.labels, model.intercepts, model.weights, thresholds, meta)
+    return LinearModel(model.labels, model.intercepts, model.weights, thresholds, info)
+
+
+def _everyday(example: Example) -> bool:
+    return (example.model_extra or {}).get("voice") == "everyday"

@@ -29,6 +29,7 @@ from knowledge.schema import (
     Source,
     SourceCatalogue,
     Sourced,
+    Synonyms,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -53,6 +54,7 @@ class KnowledgeBase:
     lines: dict[str, PhoneLine]
     regions: dict[str, Region]
     faq: dict[str | None, list[FaqEntry]]  # None: entries shared by every region
+    synonyms: tuple[tuple[str, ...], ...] = ()  # for FAQ retrieval: each group's first word stands for it
 
     def region(self, region_id: str) -> Region:
         try:
@@ -164,6 +166,8 @@ def check(data_dir: Path = DATA_DIR) -> tuple[KnowledgeBase | None, list[Problem
     national = read(data_dir / "national.yaml", NationalLines)
     regions = [read(path, Region) for path in sorted((data_dir / "regions").glob("*.yaml"))]
     faq_files = [read(path, FaqFile) for path in sorted((data_dir / "faq").glob("*.yaml"))]
+    synonyms_file = data_dir / "synonyms.yaml"
+    synonyms = read(synonyms_file, Synonyms) if synonyms_file.exists() else None
     if problems or catalogue is None or national is None:
         return None, problems
     faq: dict[str | None, list[FaqEntry]] = {}
@@ -175,6 +179,7 @@ def check(data_dir: Path = DATA_DIR) -> tuple[KnowledgeBase | None, list[Problem
         lines={line.id: line for line in national.lines},
         regions={region.id: region for region in regions if region is not None},
         faq=faq,
+        synonyms=tuple(tuple(group) for group in synonyms.groups) if synonyms is not None else (),
     )
     _cross_check(kb, files, problems)
     return (None if problems else kb), problems

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 _PHONE = re.compile(r"^(1\d{2}|#\d{4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")  # 119, #8008, 0153-73-3178
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -162,3 +162,17 @@ class FaqFile(_Strict):
 
     region: str | None = Field(default=None, description="region id, or absent for entries shared by all regions")
     entries: list[FaqEntry] = Field(min_length=1)
+
+
+class Synonyms(_Strict):
+    """Groups of words people use for the same thing; the first word of each stands for the group."""
+
+    source: str = Field(min_length=3)
+    groups: list[list[str]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _groups_have_two_words(self) -> Synonyms:
+        for group in self.groups:
+            if len(group) < 2 or len(set(group)) != len(group):
+                raise ValueError(f"a synonym group needs two different words or more: {group}")
+        return self

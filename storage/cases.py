@@ -108,6 +108,18 @@ def events(*, session: Session, case_id: int) -> Sequence[CaseEvent]:
     return session.exec(query).all()
 
 
+def unanswered_checks(*, session: Session, at: dt.datetime, limit: int = 20) -> Sequence[Case]:
+    """Open cases whose check question, asked after a risk cue, got no answer by its deadline."""
+    query = (
+        select(Case)
+        .where(Case.status == CaseStatus.OPEN, col(Case.check_due_at).is_not(None), col(Case.check_due_at) <= at)
+        .order_by(col(Case.check_due_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).all()
+
+
 def stale_intakes(*, session: Session, before: dt.datetime, limit: int = 20) -> Sequence[Case]:
     """Cases whose intake stopped (no word since ``before``) and never reached the queue."""
     query = (

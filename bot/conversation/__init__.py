@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.conversation.effects import (
     AskConsent,
+    AwaitAnswer,
     Effect,
     Escalate,
     ForgetMe,
@@ -33,6 +34,7 @@ def load_context(knowledge_dir: Path = DATA_DIR, texts_file: Path = TEXTS_FILE) 
 
 __all__ = [
     "AskConsent",
+    "AwaitAnswer",
     "CaseSummary",
     "Choice",
     "Context",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation.model import CaseFacts, Intake, PersonState, Phase, Slot
+from bot.conversation.model import CaseFacts, Check, Intake, PersonState, Phase, Slot
 
 VERSION = 1
 
@@ -36,6 +36,7 @@ def encode(state: PersonState) -> dict[str, Any]:
         "consent": state.consent,
         "escalated": state.escalated,
         "turns": state.turns,
+        "checking": str(state.checking) if state.checking else None,
     }
 
 
@@ -64,6 +65,7 @@ def decode(data: dict[str, Any], region: str) -> PersonState:
             consent=data["consent"],
             escalated=bool(data["escalated"]),
             turns=int(data["turns"]),
+            checking=Check(data["checking"]) if data.get("checking") else None,  # absent in older states
         )
     except (KeyError, TypeError, ValueError):
         return PersonState.new(region)

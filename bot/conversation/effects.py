@@ -36,6 +36,15 @@ class Escalate:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitAnswer:
+    """The check question was asked. ``page_on_silence``: a risk cue was seen, so no answer within a few
+    minutes pages the coordinator; without one (the model alone was unsure) silence leaves the case in the
+    queue for the next shift. Any later message from the person answers it."""
+
+    page_on_silence: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AskConsent:
     """Record that consent to keep health details was asked (and when)."""
 
@@ -57,4 +66,4 @@ class NoteReceived:
     what: str
 
 
-Effect = OpenCase | UpdateCase | Escalate | AskConsent | RecordConsent | ForgetMe | NoteReceived
+Effect = OpenCase | UpdateCase | Escalate | AwaitAnswer | AskConsent | RecordConsent | ForgetMe | NoteReceived

@@ -7,12 +7,18 @@ plain computation handed in through ``Context``; the time comes in the
 
 How a message is handled, in order:
 
-1. 「データを消して」 and its kin, in any phase: confirm, then ``ForgetMe``.
-2. A pending question (consent, "may I ask?", "shall I call a person?", an
-   intake question) takes the message as its answer, unless the message is
-   itself urgent news, which is always handled first: an urgent message is
-   never swallowed as an answer.
-3. Otherwise the message is read afresh: urgent -> the number to call now, a
+Every message is read (classified) first, whatever is pending.
+
+1. 「データを消して」 and its kin, in any phase: confirm, then ``ForgetMe`` (a
+   question about deleting, 「あとから削除できますか？」, is answered instead).
+2. Urgent news (``now``) is handled first in any phase: it is never swallowed as
+   an answer to a question.
+3. The check question (``check``: a risk the bot is unsure of) waits for its answer:
+   a yes or anything unclear pages; a no is thanked. A new message read ``check``
+   asks it, kindly and directly, and puts the case in the queue.
+4. A pending question (consent, "may I ask?", "shall I call a person?", an
+   intake question) takes the message as its answer.
+5. Otherwise the message is read afresh: urgent -> the number to call now, a
    page to the coordinator (``Escalate``) and a short intake; a question ->
    the FAQ answer or an honest "I am not sure"; a topic (trial stay, housing,
    debt) -> a short explanation and an offer to take details; anything else
@@ -25,9 +31,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.conversation import intake
+from bot.conversation import intake, situation
 from bot.conversation.effects import (
     AskConsent,
+    AwaitAnswer,
     Effect,
     Escalate,
     ForgetMe,
@@ -39,7 +46,7 @@ from bot.conversation.effects import (
 from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts
-from intents import Classification, Classifier, Intent
+from intents import Classification, Classifier, Intent, Urgency
 from knowledge.loader import KnowledgeBase
 from knowledge.retrieval import FaqIndex
 
@@ -49,6 +56,7 @@ TOPIC_TEXT = {
     Intent.HOUSING_SEARCH: Say.HOUSING_SEARCH,
     Intent.DEBT_OR_ABUSE: Say.DEBT,
 }
+QUESTION_ENDINGS = ("?", "？", "か", "の", "かな", "かね", "っけ", "べか", "べ", "ますか", "すか")
 MENU_TOPICS = {"menu:trial": Intent.TRIAL_STAY, "menu:housing": Intent.HOUSING_SEARCH}
 
 
@@ -81,7 +89,9 @@ class Context:
             with self._building:
                 index = self._indexes.get(region)
                 if index is None:
-                    index = self._indexes[region] = FaqIndex(self.kb.answers(region), self.classifier.tokenizer)
+                    index = self._indexes[region] = FaqIndex(
+                        self.kb.answers(region), self.classifier.tokenizer, synonyms=self.kb.synonyms
+                    )
         return index
 
     def towns(self, region: str) -> tuple[str, ...]:
@@ -114,17 +124,21 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     texts = ctx.texts
     if inbound.kind != Kind.TEXT:
         return _not_words(turn, inbound)
+    reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None
+    turn.reading = reading
     if turn.state.phase == Phase.CONFIRM_FORGET:
         return _confirm_forget(turn, inbound)
-    if inbound.choice == "forget" or texts.means("forget", inbound.text):
+    if inbound.choice == "forget" or (texts.means("forget", inbound.text) and not _asks_about(reading, inbound.text)):
         turn.state = replace(turn.state, phase=Phase.CONFIRM_FORGET)
         turn.say(Say.FORGET_CONFIRM, texts.choices("forget"))
         return turn.done()
 
-    reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None
-    turn.reading = reading
     if reading is not None and _is_news(turn.state, reading):
         return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
+    if turn.state.phase == Phase.CHECK and turn.state.checking is not None:
+        return _check_answered(turn, inbound, reading)
+    if reading is not None and reading.urgency == Urgency.CHECK and not turn.state.facts.urgent:
+        return _check(turn, reading, inbound.text)
 
     if turn.state.phase == Phase.CONSENT:
         answer = _yes_no(inbound, texts, "yes_no")
@@ -142,6 +156,15 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         return _intake_answer(turn, inbound, reading)
     turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
     return _fresh(turn, inbound, reading)
+
+
+def _asks_about(reading: Classification | None, text: str, *, any_topic: bool = False) -> bool:
+    """A question, not a request: 「データ削除とかもできるんでしょうか？」 asks how deleting works.
+
+    ``any_topic``: any question, not only one the classifier read as ``faq``.
+    """
+    asked = text.rstrip().rstrip("。.!！…").endswith(QUESTION_ENDINGS) or "?" in text or "？" in text
+    return reading is not None and asked and (any_topic or Intent.FAQ in reading.intents)
 
 
 # --- reading a new message ------------------------------------------------------------------
@@ -187,11 +210,13 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
         return turn.done()
 
     intents = set(reading.intents)
-    if Intent.FAQ in intents:
+    if Intent.FAQ in intents or _asks_about(reading, inbound.text, any_topic=True):
+        # A question is looked up even when the classifier read it as small talk: the FAQ index
+        # decides whether the hub's knowledge base answers it (and declines when it does not).
         hit = turn.ctx.faq(region).best(inbound.text)
         if hit is not None:
             turn.add(hit.answer.text)
-        elif not intents & set(TOPICS):
+        elif Intent.FAQ in intents and not intents & set(TOPICS):
             turn.state = replace(turn.state, phase=Phase.OFFER_HUMAN)
             turn.say(Say.NOT_SURE, texts.choices("human"))
             return turn.done()
@@ -242,30 +267,65 @@ def _is_news(state: PersonState, reading: Classification) -> bool:
     return bool(set(map(str, reading.intents)) - set(state.facts.intents) - {Intent.FAQ, Intent.OTHER})
 
 
-def _urgent(turn: _Turn, reading: Classification, text: str) -> Outcome:
+def _urgent(
+    turn: _Turn, reading: Classification | None, text: str, first: Say | None = None, reasons: tuple[str, ...] = ()
+) -> Outcome:
     """The number to call now, a page to the coordinator, then the intake (or where it left off)."""
     already = turn.state.facts.urgent
     if already:
         turn.say(Say.NOTED)
-    intents = set(reading.intents)
-    if Intent.CRISIS in intents:
-        turn.say(Say.CRISIS)
-    elif Intent.CAREGIVER_EMERGENCY in intents:
-        turn.say(Say.CAREGIVER_EMERGENCY)
-    elif Intent.DEBT_OR_ABUSE in intents:
-        turn.say(Say.ABUSE)
-    elif Intent.HOUSING_SEARCH in intents:
-        turn.say(Say.HOUSING_TONIGHT)
-    else:
-        turn.say(Say.URGENT)
-    facts = _merge(turn.state.facts, reading.intents, reading.urgent_because, _evidence(reading), text, urgent=True)
-    turn.state = replace(turn.state, facts=facts)
-    _escalate(turn, reading.urgent_because, text, urgent=True)
-    if turn.state.phase in {Phase.INTAKE, Phase.CONSENT} or already:
+    pending = turn.state.checking
+    turn.say(first or (situation.first_reply(reading, pending) if reading is not None else Say.URGENT))
+    intents = reading.intents if reading is not None else ()
+    because = (*(reading.urgent_because if reading is not None else ()), *reasons)
+    evidence = _evidence(reading) if reading is not None else ()
+    facts = _merge(turn.state.facts, intents, because, evidence, text, urgent=True)
+    was = turn.state.phase
+    turn.state = replace(turn.state, facts=facts, checking=None)
+    _escalate(turn, because, text, urgent=True)
+    if was in {Phase.INTAKE, Phase.CONSENT} or already:
         _continue_intake(turn)  # ask again what was pending, or finish
     else:
         _start_intake(turn)
     return turn.done()
+
+
+# --- the check: unsure whether a risk is here now, the bot asks ---------------------------------
+
+
+def _check(turn: _Turn, reading: Classification, text: str) -> Outcome:
+    """Ask at once, kindly and directly (いま、死にたい 気持ちが ありますか？), and put the case in the queue.
+
+    A human hears about it either way: the case waits in the queue for the next shift, and when a
+    risk cue was seen (not the model alone) silence pages the coordinator (``AwaitAnswer``).
+    """
+    kind = situation.check_for(reading)
+    facts = _merge(turn.state.facts, reading.intents, (), _evidence(reading), text)
+    turn.state = replace(turn.state, facts=facts, phase=Phase.CHECK, asking=None, checking=kind)
+    turn.say(situation.QUESTION[kind], turn.ctx.texts.choices("check"))
+    _escalate(turn, tuple(f"確認中: {reason}" for reason in reading.check_because), text)
+    turn.effects.append(AwaitAnswer(page_on_silence=bool(reading.cues)))
+    return turn.done()
+
+
+def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    """A yes, or anything that is not a plain no, pages: unsure is not safe."""
+    kind = turn.state.checking
+    assert kind is not None
+    chosen = intake.picked(inbound, turn.ctx.texts.choices("check"))
+    calm = reading is None or reading.urgency == Urgency.NONE
+    if (chosen is not None and chosen.value == "no") or (
+        chosen is None and calm and turn.ctx.texts.is_short_answer("no", inbound.text)
+    ):
+        turn.state = replace(turn.state, phase=Phase.IDLE, checking=None)
+        turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: いいえ",), (), None))
+        _update(turn)
+        turn.say(Say.CHECK_NO)
+        return turn.done()
+    said_yes = (chosen is not None and chosen.value == "yes") or turn.ctx.texts.is_short_answer("yes", inbound.text)
+    reason = "確認の 質問に「はい」" if said_yes else "確認の 返事が はっきりしない（念のため）"
+    turn.state = replace(turn.state, phase=Phase.IDLE)
+    return _urgent(turn, reading, inbound.text, situation.CONFIRMED[kind], (reason,))
 
 
 # --- the intake -----------------------------------------------------------------------------

@@ -19,6 +19,18 @@ class Phase(StrEnum):
     CONFIRM_FORGET = "confirm_forget"  # waiting for "really delete?"
     OFFER_INTAKE = "offer_intake"  # asked "may I ask a few questions?"
     OFFER_HUMAN = "offer_human"  # asked "shall I pass you to a person?"
+    CHECK = "check"  # asked the check question (いま、死にたい 気持ちが ありますか？): a yes or anything unclear pages
+
+
+class Check(StrEnum):
+    """What the check question asks about: the situation the risk cue came from."""
+
+    CRISIS = "crisis"
+    VIOLENCE = "violence"
+    COLLECTOR = "collector"
+    CARER = "carer"
+    HOUSING = "housing"
+    GENERAL = "general"
 
 
 class Slot(StrEnum):
@@ -124,6 +136,7 @@ class PersonState:
     consent: bool | None = None  # None: not asked yet
     escalated: bool = False
     turns: int = 0
+    checking: Check | None = None  # the check question waiting for its answer
 
     @classmethod
     def new(cls, region: str) -> PersonState:

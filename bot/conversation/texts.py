@@ -68,6 +68,19 @@ class Say(StrEnum):
     WELCOME = "welcome"
     MEDIA = "media"
     GROUP_NOTE = "group_note"
+    # The check: asked at once when a message may carry a risk (urgency ``check``), one per situation.
+    CHECK_CRISIS = "check_crisis"
+    CHECK_VIOLENCE = "check_violence"
+    CHECK_COLLECTOR = "check_collector"
+    CHECK_CARER = "check_carer"
+    CHECK_HOUSING = "check_housing"
+    CHECK_GENERAL = "check_general"
+    CHECK_NO = "check_no"
+    # The first reply where the situation needs other words than the intent's.
+    MEDICAL_OTHER = "medical_other"
+    COLLECTOR = "collector"
+    CARER_LIMIT = "carer_limit"
+    SUPPORTER_BED = "supporter_bed"
 
 
 class _Strict(BaseModel):
@@ -89,6 +102,7 @@ class ChoicesSpec(_Strict):
     offer: list[ChoiceSpec]
     human: list[ChoiceSpec]
     forget: list[ChoiceSpec]
+    check: list[ChoiceSpec]
     skip: ChoiceSpec
     other_town: ChoiceSpec
 

@@ -31,8 +31,9 @@ def test_classify_follows_the_contract() -> None:
     done = madoguchi("classify", stdin='母が倒れました\n{"id": 7, "text": "電話番号は？"}\n\n')
     assert done.returncode == 0, done.stderr
     first, second = (json.loads(line) for line in done.stdout.splitlines())
-    assert set(first) >= {"intents", "scores", "urgent", "reply"}
-    assert first["intents"][0] == "caregiver_emergency" and first["urgent"] is True
+    assert set(first) >= {"intents", "scores", "urgency", "urgent", "reply"}
+    assert first["intents"][0] == "caregiver_emergency" and first["urgent"] is True and first["urgency"] == "now"
+    assert second["urgency"] == "none" and second["urgent"] is False
     assert "119" in first["reply"]
     assert second["id"] == 7 and second["intents"] == ["faq"] and "0153-73-3178" in second["reply"]
     assert all(0 <= v <= 1 for v in first["scores"].values())
@@ -44,6 +45,16 @@ def test_classify_reports_bad_lines_in_place_and_fails() -> None:
     assert done.returncode == 1
     assert [("error" in line) for line in lines] == [True, True, True, False]
     assert "not valid JSON" in lines[0]["error"]
+
+
+def test_classify_asks_the_check_question_and_never_crashes_on_deletion_words() -> None:
+    stdin = "前は死にたいと思ってた時期もありました\n書いた記録って、あとからデータ削除とかもできるんでしょうか？\n"
+    done = madoguchi("classify", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    check, deletion = (json.loads(line) for line in done.stdout.splitlines())
+    assert check["urgency"] == "check" and check["urgent"] is False and check["check_because"]
+    assert "死にたい 気持ちが ありますか" in check["reply"]
+    assert deletion["urgency"] == "none" and "データを消して" in deletion["reply"]
 
 
 def test_classify_refuses_an_unknown_region() -> None:
@@ -69,7 +80,7 @@ def test_eval_prints_the_figures(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", str(data), "--check"])
     assert result.exit_code == 0, result.output
     assert "urgent recall       1.000   (1/1" in result.output
-    assert "false-urgent rate   0.000   (0/1" in result.output
+    assert "false pages         0.000   (0/1" in result.output
 
 
 def test_eval_check_fails_when_targets_are_missed(tmp_path: Path) -> None:

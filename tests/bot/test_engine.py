@@ -9,6 +9,7 @@ import re
 import pytest
 
 from bot.conversation import (
+    AwaitAnswer,
     Context,
     Escalate,
     ForgetMe,
@@ -209,7 +210,7 @@ def test_quick_reply_labels_fit_the_platforms(ctx: Context) -> None:
     texts = ctx.texts
     labels = [
         c.label
-        for name in ("menu", "role", "others", "medical", "contact", "yes_no", "offer", "human", "forget")
+        for name in ("menu", "role", "others", "medical", "contact", "yes_no", "offer", "human", "forget", "check")
         for c in texts.choices(name)
     ]
     labels += ctx.kb.region("nemuro").towns
@@ -233,6 +234,74 @@ def test_new_urgent_news_pages_again(ctx: Context) -> None:
     out = d.say("もう死にたい")
     escalations = d.effects_of(Escalate)
     assert len(escalations) == 2 and "0120-279-338" in out.text
+
+
+# --- the check: a risk the bot is unsure of is asked about at once, and a human hears either way ----
+
+
+def test_a_risk_cue_in_the_past_is_asked_about_directly_and_queued(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    out = d.say("前は死にたいと思ってた時期もありました")
+    assert "死にたい 気持ちが ありますか" in out.replies[-1].text  # asked the way counsellors are taught to
+    assert [c.label for c in out.replies[-1].choices] == ["はい", "いいえ", "わからない"]
+    escalate = d.effects_of(Escalate)[0]
+    assert isinstance(escalate, Escalate) and not escalate.urgent  # in the queue, nobody woken yet
+    assert d.effects_of(AwaitAnswer) == [AwaitAnswer(page_on_silence=True)]  # silence after a risk cue pages
+    assert d.state.phase == Phase.CHECK
+
+
+@pytest.mark.parametrize("answer", ["はい", "わからない", "うーん…どうだろ"])
+def test_a_yes_or_anything_unclear_to_the_check_pages_with_the_numbers(ctx: Context, answer: str) -> None:
+    d = Dialogue(ctx)
+    d.say("前は死にたいと思ってた時期もありました")
+    out = d.press(answer) if answer in {"はい", "わからない"} else d.say(answer)
+    urgent = [e for e in d.effects_of(Escalate) if isinstance(e, Escalate) and e.urgent]
+    assert len(urgent) == 1 and "0120-279-338" in out.text  # よりそいホットライン
+    assert d.state.facts.urgent and d.state.phase != Phase.CHECK
+
+
+def test_a_no_to_the_check_is_thanked_and_pages_nobody(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("5年前に元夫から暴力を受けていました")
+    assert "暴力" in d.outcomes[-1].replies[-1].text
+    out = d.press("いいえ")
+    assert "おしえてくれて ありがとう" in out.text
+    assert not any(isinstance(e, Escalate) and e.urgent for e in d.effects)
+    assert d.state.phase == Phase.IDLE and not d.state.facts.urgent
+
+
+def test_urgent_news_while_the_check_waits_pages_at_once(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("闇金から借りてしまって毎日電話がきます")
+    assert "取り立て" in d.outcomes[-1].text  # lenders: asked about threats, not about suicide
+    out = d.say("家に来て殺すぞって言われた")
+    assert any(isinstance(e, Escalate) and e.urgent for e in out.effects)
+    assert "110" in out.text and "#8008" not in out.text  # the police and 法テラス, not the DV line
+
+
+# --- the right words for the situation ---------------------------------------------------------------
+
+
+def test_someone_elses_emergency_gets_the_ambulance_not_a_suicide_template(ctx: Context) -> None:
+    out = Dialogue(ctx).say("ばあちゃん息してない")
+    first = out.replies[0].text
+    assert first.startswith("すぐに 救急車") and "119" in first
+    assert "あなたの いのち" not in out.text and "0120-279-338" not in first
+
+
+def test_a_supporter_asking_for_a_bed_tonight_gets_short_stay_facts_in_a_professional_register(
+    ctx: Context,
+) -> None:
+    out = Dialogue(ctx).say(
+        "相談支援専門員です。利用者さんの母親が倒れて入院しました。今夜から短期入所の空床はありますか"
+    )
+    first = out.replies[0].text
+    assert first.startswith("ご連絡ありがとうございます") and "短期入所" in first and "0153-73-3178" in first
+
+
+def test_a_question_about_deleting_is_answered_not_taken_as_a_request(ctx: Context) -> None:
+    out = Dialogue(ctx).say("書いた記録って、あとからデータ削除とかもできるんでしょうか？")
+    assert "データを消して" in out.text and not any(isinstance(e, ForgetMe) for e in out.effects)
 
 
 # --- things that are not words (channels translate stickers, follows and groups into these kinds) ----

@@ -148,3 +148,36 @@ def test_an_intake_the_person_stopped_answering_reaches_the_queue(engine: Engine
         case = session.exec(select(Case)).one()
         assert case.escalated_at == NIGHT + dt.timedelta(minutes=31) and not case.urgent
         assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []  # queued, nobody woken
+
+
+CHECK_TEXT = "前は死にたいと思ってた時期もありました"  # a risk cue the context lowers to a check
+
+
+def test_a_check_left_unanswered_after_a_risk_cue_pages_and_tells_the_person(engine: Engine, desk: Desk) -> None:
+    on_call = coordinator(engine, "tonight", on_call=True)
+    handled = deliver(engine, desk, arrival(CHECK_TEXT))
+    with Session(engine) as session:
+        case = session.get(Case, handled.case_id)
+        assert case is not None and not case.urgent and case.escalated_at == NIGHT  # queued, nobody woken yet
+        assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence / 2).run_once()) == 0
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 1
+    with Session(engine) as session:
+        case = session.get(Case, handled.case_id)
+        assert case is not None and case.urgent and case.check_due_at is None
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page")).all()
+        assert [row.address for row in pages] == [str(on_call.id)]
+        notice = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).one()
+        assert "相談員に" in (notice.text or "")
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 0  # once
+
+
+def test_an_answered_check_does_not_page_on_silence(engine: Engine, desk: Desk) -> None:
+    coordinator(engine, "tonight", on_call=True)
+    deliver(engine, desk, arrival(CHECK_TEXT))
+    deliver(engine, desk, arrival("いいえ", choice="no", at=NIGHT + dt.timedelta(minutes=1)))
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + dt.timedelta(minutes=30)).run_once()) == 0
+    with Session(engine) as session:
+        assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []
+        case = session.exec(select(Case)).one()
+        assert not case.urgent and case.escalated_at is not None  # a human still sees it in the queue

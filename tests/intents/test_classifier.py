@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intents import Classifier, Intent
+from intents import Classifier, Intent, Urgency
+from intents.classifier import NOW_FLOOR
 from intents.dataset import DEV_FILE, load_examples
+from intents.labels import URGENT
 from intents.model import LinearModel
 
 DECISIONS = [
@@ -38,6 +40,65 @@ def test_it_decides(classifier: Classifier, text: str, intent: Intent, urgent: b
     result = classifier.classify(text)
     assert intent in result.intents, result.to_json()
     assert result.urgent is urgent, result.to_json()
+    assert result.urgent is (result.urgency == Urgency.NOW)
+
+
+# The kinds of message the understanding issue found mishandled, one example per kind.
+RISK_KINDS = [
+    # A wish to die with a time word elsewhere, in chat written with a space for 。: ongoing, not past.
+    ("いじめは一年くらい前からです 死にたいってずっと思ってます", Urgency.NOW),
+    ("死にたいって昔から思ってます", Urgency.NOW),
+    # Ongoing violence told with frequency words.
+    ("父に時々殴られます。ひどい時には物を投げられたりします", Urgency.NOW),
+    # Threats to others.
+    ("明日学校であいつを殺したい", Urgency.NOW),
+    # Someone else's medical emergency.
+    ("ばあちゃん息してない", Urgency.NOW),
+]
+
+
+@pytest.mark.parametrize(("text", "urgency"), RISK_KINDS)
+def test_risk_is_read_whatever_the_wording(classifier: Classifier, text: str, urgency: Urgency) -> None:
+    result = classifier.classify(text)
+    assert result.urgency == urgency, result.to_json()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "前は死にたいと思ってた時期もありました",  # past: a risk cue is lowered to a check, never to nothing
+        "もし死にたくなったらどうすればいいですか",  # hypothetical
+        "5年前に元夫から暴力を受けていました",  # violence long ago
+        "闇金から借りてしまって毎日電話がきます",  # a check-level cue (lenders chasing)
+    ],
+)
+def test_a_risk_cue_set_aside_by_time_or_mood_is_still_asked_about(classifier: Classifier, text: str) -> None:
+    result = classifier.classify(text)
+    assert result.urgency != Urgency.NONE, result.to_json()
+    assert result.check_because or result.urgent_because
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "死にたいとかじゃないです",  # negated in its own clause
+        "課題が多すぎて死ぬほど眠い",  # hyperbole: another sense
+        "虐待のニュースを見て心配になりました",  # the news
+    ],
+)
+def test_only_a_plain_negation_or_another_sense_clears_a_risk_cue(classifier: Classifier, text: str) -> None:
+    assert classifier.classify(text).urgency == Urgency.NONE
+
+
+def test_the_model_alone_asks_rather_than_pages_unless_it_is_very_sure(classifier: Classifier) -> None:
+    # A model whose only opinion is "urgent, 0.8": above any check threshold, below the floor for paging.
+    labels = classifier.model.labels
+    intercepts = tuple(1.386 if label == URGENT else -20.0 for label in labels)  # sigmoid(1.386) = 0.8
+    unsure = LinearModel(labels, intercepts, {}, {**classifier.model.thresholds, "urgent_check": 0.5})
+    result = Classifier(classifier.lexicon, unsure, classifier.tokenizer).classify("きょうは なんか へん")
+    assert NOW_FLOOR > 0.8
+    assert result.urgency == Urgency.CHECK, result.to_json()
+    assert result.check_because == ("model urgent 0.80",)
 
 
 def test_an_urgent_decision_says_why(classifier: Classifier) -> None:
@@ -53,7 +114,8 @@ def test_a_set_aside_cue_is_shown_with_its_reason(classifier: Classifier) -> Non
 
 
 def test_the_model_cannot_take_away_what_a_rule_found(classifier: Classifier) -> None:
-    # A model that has learnt nothing but "never crisis, never urgent": the rule still decides.
+    # A model that has learnt nothing but "never crisis, never urgent": it may doubt the rule's cue
+    # down to a check (the bot asks at once), never to nothing, and the intent stays.
     hostile = LinearModel(
         labels=classifier.model.labels,
         intercepts=tuple(-20.0 for _ in classifier.model.labels),
@@ -61,7 +123,15 @@ def test_the_model_cannot_take_away_what_a_rule_found(classifier: Classifier) ->
         thresholds=classifier.model.thresholds,
     )
     result = Classifier(classifier.lexicon, hostile, classifier.tokenizer).classify("しにたい")
-    assert result.urgent and Intent.CRISIS in result.intents
+    assert result.urgency == Urgency.CHECK and Intent.CRISIS in result.intents
+    assert "rule suicidal_words: しにたい (model urgent 0.00)" in result.check_because
+
+
+def test_a_rule_the_model_does_not_doubt_pages(classifier: Classifier) -> None:
+    labels = classifier.model.labels
+    agreeing = LinearModel(labels, tuple(0.0 for _ in labels), {}, classifier.model.thresholds)  # every p = 0.5
+    result = Classifier(classifier.lexicon, agreeing, classifier.tokenizer).classify("しにたい")
+    assert result.urgency == Urgency.NOW and "rule suicidal_words: しにたい" in result.urgent_because
 
 
 def test_other_is_never_combined(classifier: Classifier) -> None:
@@ -70,16 +140,17 @@ def test_other_is_never_combined(classifier: Classifier) -> None:
         assert Intent.OTHER not in intents or intents == (Intent.OTHER,)
 
 
-def test_crisis_and_caregiver_emergency_are_always_urgent(classifier: Classifier) -> None:
-    for text, *_ in DECISIONS:
+def test_crisis_and_caregiver_emergency_are_always_raised(classifier: Classifier) -> None:
+    for text, *_ in [*DECISIONS, *RISK_KINDS]:
         result = classifier.classify(text)
         if {Intent.CRISIS, Intent.CAREGIVER_EMERGENCY} & set(result.intents):
-            assert result.urgent
+            assert result.urgency != Urgency.NONE
 
 
 def test_the_json_form_is_plain_data(classifier: Classifier) -> None:
     data = json.loads(json.dumps(classifier.classify("母が倒れた").to_json(), ensure_ascii=False))
-    assert set(data) == {"intents", "scores", "urgent", "urgent_because", "evidence"}
+    assert set(data) == {"intents", "scores", "urgency", "urgent", "urgent_because", "check_because", "evidence"}
+    assert data["urgency"] == "now" and data["urgent"] is True
     assert set(data["scores"]) >= {str(i) for i in Intent}
 
 
@@ -94,8 +165,8 @@ def test_any_text_gets_a_decision(classifier: Classifier, text: str) -> None:
 def test_threads_classifying_at_once_read_exactly_what_one_thread_reads(classifier: Classifier) -> None:
     """The web app classifies in a thread pool; MeCab's tagger is not safe to share without the lock."""
     texts = [example.text for example in load_examples(DEV_FILE)][:300]
-    alone = [(r.intents, r.urgent) for r in map(classifier.classify, texts)]
+    alone = [(r.intents, r.urgency) for r in map(classifier.classify, texts)]
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
-            together = [(r.intents, r.urgent) for r in pool.map(classifier.classify, texts)]
+            together = [(r.intents, r.urgency) for r in pool.map(classifier.classify, texts)]
             assert together == alone

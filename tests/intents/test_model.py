@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from intents.dataset import TRAIN_FILE
+from intents.corpus import corpus_digest, corpus_path
+from intents.dataset import CALIBRATION_FILE, TRAIN_FILE
 from intents.errors import ModelError
 from intents.lexicon import LEXICON_DIR
 from intents.model import MODEL_FILE, LinearModel, file_digest, load_model
@@ -41,4 +42,13 @@ def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
     """Edit the labels or the lexicon, then run `make model`: this test says when that was forgotten."""
     meta = load_model(MODEL_FILE).meta
     assert meta["train_sha256"] == file_digest(TRAIN_FILE)
+    assert meta["calibration_sha256"] == file_digest(CALIBRATION_FILE)
     assert meta["lexicon_sha256"] == {p.name: file_digest(p) for p in sorted(LEXICON_DIR.glob("*.yaml"))}
+    assert meta["everyday_examples"] > 0 and meta["calibration_examples"] > 0
+
+
+def test_the_shipped_model_was_trained_on_the_everyday_corpus_as_it_is() -> None:
+    """The corpus lives outside the project (../shared/corpora); where it is, it must be the one trained on."""
+    if not corpus_path().exists():
+        pytest.skip(f"the everyday corpus is not at {corpus_path()}")
+    assert load_model(MODEL_FILE).meta["everyday_sha256"] == corpus_digest()

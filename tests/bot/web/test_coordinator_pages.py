@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 
 from fastapi import FastAPI
@@ -24,8 +25,9 @@ def _services(app: FastAPI) -> Services:
 
 
 def _urgent_case(app: FastAPI) -> int:
+    """An urgent case that arrives now: the queue shows pages of the last 24 hours, whatever today's date."""
     svc = _services(app)
-    handled = deliver(svc.engine, svc.desk, arrival(URGENT_TEXT))
+    handled = deliver(svc.engine, svc.desk, arrival(URGENT_TEXT, at=dt.datetime.now(dt.UTC)))
     assert handled.case_id is not None
     return handled.case_id
 

@@ -1,0 +1,93 @@
+"""Which situation a message describes, where the first reply must differ (pure).
+
+The intent says what a message is about; the situation says what to say first. The writer's own
+crisis needs よりそいホットライン and "your life matters"; someone else's medical emergency needs
+119 and what to do next, not a suicide template; threats from lenders need the police and 法テラス,
+not the DV and child-abuse lines; a carer at breaking point needs respite, a check, not a crisis
+template; a professional asking for a bed needs short-stay facts in a professional register.
+The situation is read from the rules that fired and the lexicon terms found (``Classification``),
+so it is data-driven and explainable like the rest of the reading.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.model import Check
+from bot.conversation.texts import Say
+from intents import Classification, Intent
+
+#: Crisis rules that speak of the writer's own wish to die or self-harm (the others describe danger).
+OWN_RISK = frozenset(
+    {"suicidal_words", "self_harm_or_overdose", "method_prepared", "bare_death_word", "farewell",
+     "despair_and_going_away", "at_the_edge"}
+)  # fmt: skip
+#: Crisis rules that describe a body in danger: someone else's when another person is named.
+BODY_IN_DANGER = frozenset({"life_in_danger", "long_seizure", "overdose"})
+LENDERS = frozenset({"collector_threats", "collector_and_threat", "loan_shark", "chased_by_collectors"})
+MONEY_AT_HOME = frozenset({"money_taken", "money_demanded"})
+HARM_AT_HOME = frozenset({"violence_or_abuse", *MONEY_AT_HOME})
+CARER_AT_LIMIT = frozenset({"carer_at_limit", "carer_worn_out"})
+CARER_DOWN = frozenset({"carer_taken_ill", "carer_missing", "nobody_to_care_after_illness", "self_carer_taken_ill"})
+
+
+def first_reply(reading: Classification, pending: Check | None = None) -> Say:
+    """The first words for a message read ``now``: the number to call, for this situation.
+
+    ``pending``: the check question this message answers or interrupts. Its situation carries
+    over (「家に来て 殺すぞって 言われた」 after a question about lenders is about the lenders).
+    """
+    rules, intents = reading.rules, set(reading.intents)
+    if pending == Check.COLLECTOR and Intent.DEBT_OR_ABUSE in intents and not rules & MONEY_AT_HOME:
+        return Say.COLLECTOR
+    if rules & BODY_IN_DANGER and not rules & OWN_RISK and "other_person" in reading.terms:
+        return Say.MEDICAL_OTHER
+    if Intent.CRISIS in intents:
+        return Say.CRISIS if rules & OWN_RISK or not rules else Say.URGENT
+    if "professional" in reading.terms and Intent.CAREGIVER_EMERGENCY in intents:
+        return Say.SUPPORTER_BED
+    if Intent.CAREGIVER_EMERGENCY in intents:
+        return Say.CARER_LIMIT if rules & CARER_AT_LIMIT and not rules & CARER_DOWN else Say.CAREGIVER_EMERGENCY
+    if rules & LENDERS and not rules & HARM_AT_HOME:
+        return Say.COLLECTOR
+    if Intent.DEBT_OR_ABUSE in intents:
+        return Say.ABUSE
+    if Intent.HOUSING_SEARCH in intents:
+        return Say.HOUSING_TONIGHT
+    return Say.URGENT
+
+
+def check_for(reading: Classification) -> Check:
+    """What to ask about when a message is read ``check``: the risk its cue came from."""
+    cues, rules, intents = reading.cues, reading.rules, set(reading.intents)
+    if rules & LENDERS:
+        return Check.COLLECTOR
+    if rules & CARER_AT_LIMIT:
+        return Check.CARER
+    for intent in (*sorted(cues), *reading.intents):
+        if intent == Intent.CRISIS:
+            return Check.CRISIS
+    if Intent.DEBT_OR_ABUSE in cues or Intent.DEBT_OR_ABUSE in intents:
+        return Check.VIOLENCE
+    if Intent.HOUSING_SEARCH in cues or Intent.HOUSING_SEARCH in intents:
+        return Check.HOUSING
+    if Intent.CAREGIVER_EMERGENCY in intents:
+        return Check.CARER
+    return Check.GENERAL
+
+
+#: The question for each check, and the first reply once the answer confirms the risk.
+QUESTION = {
+    Check.CRISIS: Say.CHECK_CRISIS,
+    Check.VIOLENCE: Say.CHECK_VIOLENCE,
+    Check.COLLECTOR: Say.CHECK_COLLECTOR,
+    Check.CARER: Say.CHECK_CARER,
+    Check.HOUSING: Say.CHECK_HOUSING,
+    Check.GENERAL: Say.CHECK_GENERAL,
+}
+CONFIRMED = {
+    Check.CRISIS: Say.CRISIS,
+    Check.VIOLENCE: Say.ABUSE,
+    Check.COLLECTOR: Say.COLLECTOR,
+    Check.CARER: Say.CARER_LIMIT,
+    Check.HOUSING: Say.HOUSING_TONIGHT,
+    Check.GENERAL: Say.URGENT,
+}
