@@ -324,7 +324,9 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
         return turn.done()
     said_yes = (chosen is not None and chosen.value == "yes") or turn.ctx.texts.is_short_answer("yes", inbound.text)
     reason = "確認の 質問に「はい」" if said_yes else "確認の 返事が はっきりしない（念のため）"
-    turn.state = replace(turn.state, phase=Phase.IDLE)
+    confirmed = situation.CONFIRMS[kind]
+    facts = _merge(turn.state.facts, (confirmed,) if confirmed else (), (), (), None)
+    turn.state = replace(turn.state, phase=Phase.IDLE, facts=facts)
     return _urgent(turn, reading, inbound.text, situation.CONFIRMED[kind], (reason,))
 
 

@@ -91,3 +91,13 @@ CONFIRMED = {
     Check.HOUSING: Say.HOUSING_TONIGHT,
     Check.GENERAL: Say.URGENT,
 }
+#: The intent a confirmed check stands for, when the message itself did not carry it (so the intake
+#: asks a person at risk first whether anyone is with them, and the case shows what it is about).
+CONFIRMS: dict[Check, Intent | None] = {
+    Check.CRISIS: Intent.CRISIS,
+    Check.VIOLENCE: Intent.DEBT_OR_ABUSE,
+    Check.COLLECTOR: Intent.DEBT_OR_ABUSE,
+    Check.CARER: Intent.CAREGIVER_EMERGENCY,
+    Check.HOUSING: Intent.HOUSING_SEARCH,
+    Check.GENERAL: None,
+}

@@ -62,6 +62,20 @@ def test_classify_refuses_an_unknown_region() -> None:
     assert done.returncode != 0 and "no region 'tokyo'" in done.stderr
 
 
+def test_kb_eval_through_the_whole_bot_counts_right_wrong_and_declined(tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        '{"text": "センターの電話番号を教えてください", "expect": "phone-number"}\n'
+        '{"text": "センターの電話番号を教えてください", "expect": "cost"}\n'
+        '{"text": "明日の札幌の天気は？", "expect": null}\n',
+        "utf-8",
+    )
+    done = madoguchi("kb", "eval", str(queries), "--engine")
+    assert done.returncode == 0, done.stderr
+    assert "2 answerable, 1 unanswerable" in done.stdout
+    assert "answered right 0.500 (1), wrong 0.500 (1), silent 0.000 (0); unanswerable declined 1.000 (1)" in done.stdout
+
+
 def test_kb_check_passes_on_the_shipped_data() -> None:
     done = madoguchi("kb", "check")
     assert done.returncode == 0, done.stderr

@@ -258,6 +258,7 @@ def test_a_yes_or_anything_unclear_to_the_check_pages_with_the_numbers(ctx: Cont
     urgent = [e for e in d.effects_of(Escalate) if isinstance(e, Escalate) and e.urgent]
     assert len(urgent) == 1 and "0120-279-338" in out.text  # よりそいホットライン
     assert d.state.facts.urgent and d.state.phase != Phase.CHECK
+    assert d.state.asking == Slot.OTHERS  # a person at risk is asked first whether anyone is with them
 
 
 def test_a_no_to_the_check_is_thanked_and_pages_nobody(ctx: Context) -> None:

@@ -13,8 +13,13 @@ FOUND = [
     ("グループホームってなに", "what-is-gh"),
     ("お金かかるの？", "cost"),
     ("データを消したい", "delete-data"),
+    # Words of a synonym group (synonyms.yaml) count as the group's word.
+    ("相談するのってタダ？", "cost"),
+    ("週末もやってますか", "night-weekend"),
+    # A greeting and a reason before the question: the question's own sentence is compared too.
+    ("夜分に失礼します。父のことでずっと悩んでいました。センターの電話番号を教えてください", "phone-number"),
 ]
-NOT_FOUND = ["ラーメン屋おすすめ教えて", "明日の天気は？", "パスポートの申請方法"]
+NOT_FOUND = ["ラーメン屋おすすめ教えて", "明日の天気は？", "パスポートの申請方法", "市役所の窓口は何時まで開いてますか"]
 
 
 @pytest.mark.parametrize(("question", "entry"), FOUND)
