@@ -218,11 +218,17 @@ def _asked(tokens: Sequence[Token], start: int) -> bool:
     return False
 
 
+#: Nouns a cue can describe inside an if-clause: 自殺を考えている「人」が周りにいたら (someone who…, if I meet them).
+_SOMEONE = frozenset({"人", "方", "子", "子供", "子ども", "者", "友達", "相手", "知り合い"})
+
+
 def _conditional_after(tokens: Sequence[Token], end: int) -> bool:
-    """虐待を見かけたら…, 入院することになったら: the cue sits inside an if-clause that follows it."""
-    for at in range(end, min(len(tokens), end + 6)):
+    """虐待を見かけたら…, 入院することになったら, 自殺を考えている人がいたら: the cue sits inside an if-clause
+    that follows it (a relative clause on "someone" included)."""
+    for at in range(end, min(len(tokens), end + 9)):
         token = tokens[at]
-        if _ends_sentence(token) or (token.pos in {"名詞", "代名詞"} and at > end) or token.pos == "補助記号":
+        other_noun = token.pos in {"名詞", "代名詞"} and at > end and token.lemma not in _SOMEONE
+        if _ends_sentence(token) or other_noun or token.pos == "補助記号":
             return False
         if (token.lemma == "た" and token.cform.startswith("仮定形")) or (
             token.surface == "ば" and token.pos == "助詞"

@@ -36,6 +36,7 @@ from intents.tokens import Token, Tokenizer
 from knowledge.loader import Answer
 
 THRESHOLD = 0.28
+SURE = 0.45  # for a message that is not a question: measured to answer no everyday small talk (see README)
 COSINE_WEIGHT = 0.35  # the whole entry (all its variants and its answer) against the question
 VARIANT_WEIGHT = 0.45  # the closest single question variant against the question
 OTHER_ENTRY_NOUN = 0.8  # confidence factor per query noun that only other entries use
@@ -166,15 +167,27 @@ class FaqIndex:
         return {gram: weight / norm for gram, weight in weights.items()}
 
     def search(self, text: str, limit: int = 3) -> list[Hit]:
-        """The best entries for ``text``, most confident first, whatever their confidence."""
+        """The best entries for ``text``, most confident first, whatever their confidence.
+
+        A question often comes after a greeting and a reason (夜分にすみません。娘のことで…電話したい):
+        each sentence of a longer message is also scored on its own, and an entry keeps its best score,
+        so the reason's nouns do not count against the question.
+        """
+        best: dict[int, Hit] = {}
+        for piece in (text, *_sentences(text)):
+            for index, hit in self._score(piece):
+                if index not in best or hit.score > best[index].score:
+                    best[index] = hit
+        return sorted(best.values(), key=lambda hit: hit.score, reverse=True)[:limit]
+
+    def _score(self, text: str) -> list[tuple[int, Hit]]:
+        """The entries closest to one piece of text, each with its confidence."""
+        query = self._vector(self._grams(text))
         cosine: dict[int, float] = defaultdict(float)
-        for gram, weight in self._vector(self._grams(text)).items():
+        for gram, weight in query.items():
             for index, entry_weight in self._postings.get(gram, ()):
                 cosine[index] += weight * entry_weight
-        ranked = sorted(cosine.items(), key=lambda item: item[1], reverse=True)[: max(limit, 8)]
-        # A question often comes after a greeting and a reason (夜分にすみません。娘のことで…電話したい):
-        # each sentence is also compared on its own with the variants, so the question itself counts.
-        queries = [self._vector(self._grams(piece)) for piece in (text, *_sentences(text))]
+        ranked = sorted(cosine.items(), key=lambda item: item[1], reverse=True)[:8]
         tokens = self._tokens(text)  # once: both the lemma overlap and the noun check read them
         lemmas = _lemma_string(tokens)
         nouns = _nouns(tokens)
@@ -184,9 +197,7 @@ class FaqIndex:
                 (fuzz.ratio(lemmas, variant_lemmas) / 100, question)
                 for question, variant_lemmas in self._variants[index]
             )
-            closest = max(
-                (_dot(query, vector) for query in queries for vector in self._variant_vectors[index]), default=0.0
-            )
+            closest = max((_dot(query, vector) for vector in self._variant_vectors[index]), default=0.0)
             confidence = (
                 COSINE_WEIGHT * score + VARIANT_WEIGHT * closest + (1 - COSINE_WEIGHT - VARIANT_WEIGHT) * overlap
             )
@@ -195,8 +206,8 @@ class FaqIndex:
             elsewhere = nouns - self._vocabulary[index]
             confidence *= OTHER_ENTRY_NOUN ** len(elsewhere & self._all_nouns)
             confidence *= UNKNOWN_NOUN ** len(elsewhere - self._all_nouns)
-            hits.append(Hit(self._answers[index], confidence, variant))
-        return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]
+            hits.append((index, Hit(self._answers[index], confidence, variant)))
+        return hits
 
     def answers(self) -> list[Answer]:
         """Every answer of the region, as rendered there."""
@@ -206,7 +217,12 @@ class FaqIndex:
         """The entry's answer as this region renders it, if the region has that entry."""
         return next((answer for answer in self._answers if answer.id == entry_id), None)
 
-    def best(self, text: str) -> Hit | None:
-        """The answer, or None when no entry is close enough to be sure."""
+    def best(self, text: str, *, sure: bool = False) -> Hit | None:
+        """The answer, or None when no entry is close enough to be sure.
+
+        ``sure``: for a message that was not asked as a question, only an answer the index is
+        clearly sure of (``SURE``): small talk must not get a page of the knowledge base.
+        """
         hits = self.search(text, limit=1)
-        return hits[0] if hits and hits[0].score >= self.threshold else None
+        bar = max(self.threshold, SURE) if sure else self.threshold
+        return hits[0] if hits and hits[0].score >= bar else None

@@ -210,19 +210,20 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
         return turn.done()
 
     intents = set(reading.intents)
-    if Intent.FAQ in intents or _asks_about(reading, inbound.text, any_topic=True):
-        # A question is looked up even when the classifier read it as small talk: the FAQ index
-        # decides whether the hub's knowledge base answers it (and declines when it does not).
-        hit = turn.ctx.faq(region).best(inbound.text)
-        if hit is not None:
-            turn.add(hit.answer.text)
-        elif Intent.FAQ in intents and not intents & set(TOPICS):
-            turn.state = replace(turn.state, phase=Phase.OFFER_HUMAN)
-            turn.say(Say.NOT_SURE, texts.choices("human"))
-            return turn.done()
+    # A question is looked up even when the classifier read it as small talk, and anything else is
+    # answered when the knowledge base is sure of it (「救急車を呼ぶべきか迷っています」): the FAQ index
+    # decides, and declines when it does not know.
+    asked = Intent.FAQ in intents or _asks_about(reading, inbound.text, any_topic=True)
+    hit = turn.ctx.faq(region).best(inbound.text, sure=not asked)
+    if hit is not None:
+        turn.add(hit.answer.text)
+    elif Intent.FAQ in intents and not intents & set(TOPICS):
+        turn.state = replace(turn.state, phase=Phase.OFFER_HUMAN)
+        turn.say(Say.NOT_SURE, texts.choices("human"))
+        return turn.done()
     topic = next((intent for intent in reading.intents if intent in TOPICS), None)
     if topic is not None:
-        _offer_topic(turn, topic, inbound.text, reading)
+        _offer_topic(turn, topic, inbound.text, reading, answered=hit is not None)
         return turn.done()
     if turn.replies:  # a FAQ answer and nothing else to do
         return turn.done()
@@ -237,12 +238,16 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
     return turn.done()
 
 
-def _offer_topic(turn: _Turn, topic: Intent, text: str, reading: Classification | None = None) -> None:
+def _offer_topic(
+    turn: _Turn, topic: Intent, text: str, reading: Classification | None = None, *, answered: bool = False
+) -> None:
+    """A short word on the topic, its general answer unless the question was answered already, and an
+    offer to take details."""
     region = turn.state.region
     turn.say(TOPIC_TEXT[topic])
-    answer_id = turn.ctx.texts.spec.topic_answers.get(topic)
+    answer_id = None if answered else turn.ctx.texts.spec.topic_answers.get(topic)
     answer = turn.ctx.faq(region).answer(answer_id) if answer_id else None  # rendered once, with the index
-    if answer is not None and not any(reply.text == answer.text for reply in turn.replies):
+    if answer is not None:
         turn.add(answer.text)
     intents = tuple(reading.intents) if reading is not None else (topic,)
     turn.state = replace(turn.state, facts=_merge(turn.state.facts, intents, (), (), text))
