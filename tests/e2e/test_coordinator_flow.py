@@ -188,6 +188,39 @@ def test_urgent_chat_reaches_the_on_call_queue_live_and_the_reply_reaches_the_ph
     urgent_message_is_answered(site, phone_context, coordinator_page, "戸部です。いま 向かっています。")
 
 
+CHECK_TEXT = "前は死にたいと思ってた時期もありました"  # a risk cue the context lowers to a check
+CHECK_QUESTION = "死にたい 気持ちが ありますか"
+
+
+def test_a_check_asks_in_the_chat_queues_quietly_and_pages_on_a_yes(
+    site: Site, phone_context: PhoneContext, coordinator_page: CoordinatorPage
+) -> None:
+    queue = coordinator_page(site, ONCALL)
+    with queue.expect_response(lambda response: response.url.endswith("/coordinator/stream")):
+        queue.reload()
+    context = phone_context(site)
+    chat = open_chat(context)
+    send_in_chat(chat, CHECK_TEXT)
+
+    # The question comes at once, with its buttons; nobody is woken, but the case is in the queue.
+    expect(chat.locator("#log .bubble.bot").last).to_contain_text(CHECK_QUESTION)
+    buttons = chat.locator("#log .choices button")
+    expect(buttons).to_have_text(["はい", "いいえ", "わからない"])
+    case_id = chat_case(site, context)
+    card = queue.locator(f'article.card[data-case="{case_id}"]')
+    expect(card).to_be_visible()
+    expect(card).not_to_contain_text("緊急")
+    expect(queue.locator(".page-alert")).to_have_count(0)
+
+    # A yes pages the coordinator on call, live, and the chat gets the numbers and the waiting notice.
+    buttons.filter(has_text="はい").click()
+    expect(chat.locator("#log .bubble.bot").filter(has_text="0120-279-338")).to_have_count(1)
+    expect(chat.locator("#log .bubble").filter(has_text=WAITING)).to_have_count(1)
+    expect(card).to_contain_text("緊急")
+    alert = queue.locator(".page-alert").filter(has=queue.locator(f'a[href="/coordinator/cases/{case_id}"]'))
+    expect(alert).to_be_visible()
+
+
 def test_the_same_flow_works_on_postgresql(
     postgres_site: Site, phone_context: PhoneContext, coordinator_page: CoordinatorPage
 ) -> None:
