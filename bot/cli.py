@@ -357,7 +357,7 @@ def kb_eval(
             typer.echo(format_engine_scores(path.name, score_engine(ctx, region, load_queries(path))))
         return
     kb = load_knowledge()
-    index = FaqIndex(kb.answers(region), Tokenizer(), synonyms=kb.synonyms)
+    index = FaqIndex(kb.answers(region), Tokenizer(), synonyms=kb.synonyms, other_places=kb.other_places)
     sweep = sorted({round(0.15 + 0.05 * i, 2) for i in range(8)} | {THRESHOLD})
     for path in [file] if file else [QUERIES_FILE, HELDOUT_FILE]:
         typer.echo(f"{path.name}:")

@@ -55,6 +55,7 @@ class KnowledgeBase:
     regions: dict[str, Region]
     faq: dict[str | None, list[FaqEntry]]  # None: entries shared by every region
     synonyms: tuple[tuple[str, ...], ...] = ()  # for FAQ retrieval: each group's first word stands for it
+    other_places: frozenset[str] = frozenset()  # for FAQ retrieval: 市役所, 病院… are not this centre
 
     def region(self, region_id: str) -> Region:
         try:
@@ -180,6 +181,7 @@ def check(data_dir: Path = DATA_DIR) -> tuple[KnowledgeBase | None, list[Problem
         regions={region.id: region for region in regions if region is not None},
         faq=faq,
         synonyms=tuple(tuple(group) for group in synonyms.groups) if synonyms is not None else (),
+        other_places=frozenset(synonyms.other_places) if synonyms is not None else frozenset(),
     )
     _cross_check(kb, files, problems)
     return (None if problems else kb), problems

@@ -169,6 +169,7 @@ class Synonyms(_Strict):
 
     source: str = Field(min_length=3)
     groups: list[list[str]] = Field(min_length=1)
+    other_places: list[str] = Field(default_factory=list, description="places a question may be about instead")
 
     @model_validator(mode="after")
     def _groups_have_two_words(self) -> Synonyms:

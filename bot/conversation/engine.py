@@ -90,7 +90,10 @@ class Context:
                 index = self._indexes.get(region)
                 if index is None:
                     index = self._indexes[region] = FaqIndex(
-                        self.kb.answers(region), self.classifier.tokenizer, synonyms=self.kb.synonyms
+                        self.kb.answers(region),
+                        self.classifier.tokenizer,
+                        synonyms=self.kb.synonyms,
+                        other_places=self.kb.other_places,
                     )
         return index
 
