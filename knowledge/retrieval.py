@@ -85,13 +85,28 @@ def char_grams(text: str, synonyms: Sequence[Sequence[str]] = ()) -> Counter[str
     return grams
 
 
-_SENTENCE_END = re.compile(r"[。！？!?\n]+")
+_PIECE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
+_ASKING = ("?", "？", "か", "の", "かな", "かい", "べ", "べか", "っけ")
 
 
 def _sentences(text: str) -> list[str]:
-    """The sentences of a longer message (none for a one-sentence question)."""
-    pieces = [piece.strip() for piece in _SENTENCE_END.split(text) if len(piece.strip()) >= 4]
-    return pieces if len(pieces) > 1 else []
+    """The sentences of a longer message that ask something (none for a one-sentence question).
+
+    「相談支援専門員です。支援者からの相談も受け付けていますか」: the introduction is not the question;
+    when no sentence is a question, every sentence counts.
+    """
+    pieces = [match.group().strip() for match in _PIECE.finditer(text)]
+    pieces = [piece for piece in pieces if len(piece.rstrip("。！？!?")) >= 4]
+    if len(pieces) < 2:
+        return []
+    asking = [piece for piece in pieces if piece.endswith(("?", "？")) or piece.rstrip("。!！").endswith(_ASKING)]
+    return asking or pieces
+
+
+def _overlap(lemmas: str, variant_lemmas: str) -> float:
+    """How alike two content-lemma strings are (typos still count); nothing in common when either is empty
+    (「はじめまして」 and a variant written all in kana both have no content lemma: that is not a match)."""
+    return fuzz.ratio(lemmas, variant_lemmas) / 100 if lemmas and variant_lemmas else 0.0
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -198,8 +213,7 @@ class FaqIndex:
         hits = []
         for index, score in ranked:
             overlap, variant = max(
-                (fuzz.ratio(lemmas, variant_lemmas) / 100, question)
-                for question, variant_lemmas in self._variants[index]
+                (_overlap(lemmas, variant_lemmas), question) for question, variant_lemmas in self._variants[index]
             )
             closest = max((_dot(query, vector) for vector in self._variant_vectors[index]), default=0.0)
             confidence = (
