@@ -208,16 +208,16 @@ def test_a_check_asks_in_the_chat_queues_quietly_and_pages_on_a_yes(
     expect(buttons).to_have_text(["はい", "いいえ", "わからない"])
     case_id = chat_case(site, context)
     card = queue.locator(f'article.card[data-case="{case_id}"]')
+    alert = queue.locator(".page-alert").filter(has=queue.locator(f'a[href="/coordinator/cases/{case_id}"]'))
     expect(card).to_be_visible()
     expect(card).not_to_contain_text("緊急")
-    expect(queue.locator(".page-alert")).to_have_count(0)
+    expect(alert).to_have_count(0)
 
     # A yes pages the coordinator on call, live, and the chat gets the numbers and the waiting notice.
     buttons.filter(has_text="はい").click()
     expect(chat.locator("#log .bubble.bot").filter(has_text="0120-279-338")).to_have_count(1)
     expect(chat.locator("#log .bubble").filter(has_text=WAITING)).to_have_count(1)
     expect(card).to_contain_text("緊急")
-    alert = queue.locator(".page-alert").filter(has=queue.locator(f'a[href="/coordinator/cases/{case_id}"]'))
     expect(alert).to_be_visible()
 
 
