@@ -1,8 +1,8 @@
 """All settings, from the environment and an optional ``.env`` file (pydantic-settings).
 
 Every setting has a local default, so ``make run`` needs nothing. Names follow
-``../shared/docs/architecture.md``; the channel secrets are used by the channel
-adapters (a later issue) and may stay empty until then. Build one ``Settings``
+``../shared/docs/architecture.md``; a channel whose secrets are empty is simply
+not served (``bot.channels.registry``). Build one ``Settings``
 in the CLI or the app factory and pass it down; nothing reads the environment
 anywhere else.
 """

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
 from storage.models import Case, CaseEvent, CaseStatus
@@ -130,3 +130,35 @@ def stale_intakes(*, session: Session, before: dt.datetime, limit: int = 20) -> 
         .with_for_update(skip_locked=True)
     )
     return session.exec(query).all()
+
+
+def current_for(*, session: Session, person_id: int) -> Case | None:
+    """The person's case that is not resolved yet, if any (row-locked until the transaction ends)."""
+    query = (
+        select(Case)
+        .where(Case.person_id == person_id, Case.status != CaseStatus.RESOLVED)
+        .order_by(col(Case.id).desc())
+        .with_for_update()
+    )
+    return session.exec(query).first()
+
+
+def earlier_of_person(*, session: Session, case: Case) -> Sequence[Case]:
+    """The same person's other cases, newest first."""
+    if case.person_id is None:
+        return ()
+    query = select(Case).where(Case.person_id == case.person_id, Case.id != case.id).order_by(col(Case.id).desc())
+    return session.exec(query).all()
+
+
+def queue_depth(*, session: Session) -> dict[str, int]:
+    """Cases waiting for a coordinator: ``{"urgent": n, "normal": m}``."""
+    rows = session.exec(
+        select(Case.urgent, func.count())
+        .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None))
+        .group_by(col(Case.urgent))
+    ).all()
+    depth = {"urgent": 0, "normal": 0}
+    for urgent, count in rows:
+        depth["urgent" if urgent else "normal"] = int(count)
+    return depth

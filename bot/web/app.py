@@ -13,47 +13,35 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from bot.channels import Channel, build_channels
+from bot.channels import Channel
+from bot.channels.base import Sender
+from bot.channels.registry import build_channels
+from bot.channels.web import WebSender
 from bot.conversation import Context, load_context
 from bot.desk import Desk
-from bot.labels import INTENT_LABELS
-from bot.paging import TOKYO
-from bot.receiver import Receiver
-from bot.senders import Sender, WebSender
+from bot.desk.labels import INTENT_LABELS
+from bot.desk.paging import TOKYO
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.purger import Purger
+from bot.runtime.receiver import Receiver
+from bot.runtime.repager import Repager
 from bot.settings import Settings
 from bot.web import auth
-from bot.workers import Dispatcher, Purger, Repager
+from bot.web.services import LoginRequired, Services
+from storage import cases
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import Case, CaseStatus
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
-
-
-class LoginRequired(Exception):
-    """Raised by the coordinator dependency; answered with a redirect to the login page."""
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    desk: Desk
-    templates: Jinja2Templates
-    secret: bytes
-    channels: dict[str, Channel] = field(default_factory=dict)
-    receiver: Receiver | None = None  # woken by the webhooks when events were stored
 
 
 def tokyo(value: dt.datetime | None, fmt: str = "%m/%d %H:%M") -> str:
@@ -69,15 +57,7 @@ def _templates() -> Jinja2Templates:
 
 def _queue_depth(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
-        rows = session.exec(
-            select(Case.urgent, func.count())
-            .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None))
-            .group_by(col(Case.urgent))
-        ).all()
-    depth = {"urgent": 0, "normal": 0}
-    for urgent, count in rows:
-        depth["urgent" if urgent else "normal"] = int(count)
-    return depth
+        return cases.queue_depth(session=session)
 
 
 def _ensure_secret(engine: Engine) -> bytes:
@@ -98,7 +78,7 @@ def create_app(
     senders: Mapping[str, Sender] | None = None,
     channels: Mapping[str, Channel] | None = None,
 ) -> FastAPI:
-    """The app; ``channels`` defaults to those whose secrets are set (``bot.channels.build_channels``)."""
+    """The app; ``channels`` defaults to those whose secrets are set (``bot.channels.registry.build_channels``)."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = Desk.build(ctx or load_context(), settings)

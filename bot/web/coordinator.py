@@ -1,6 +1,6 @@
 """The coordinator pages (``/coordinator/``) and their JSON twin (``/api/``).
 
-Routes only translate: forms in, ``bot.casework`` does the work, a redirect
+Routes only translate: forms in, ``bot.desk.casework`` does the work, a redirect
 out (POST-redirect-GET, so a reload never repeats an action). Every form posts
 the session's CSRF token; a coordinator sees only the regions they serve.
 Live updates: ``/coordinator/stream`` (Server-Sent Events) says when anything
@@ -21,12 +21,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import casework
 from bot.conversation.summary import CaseSummary
-from bot.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
+from bot.desk import casework
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from bot.web import auth
-from bot.web.app import LoginRequired, Services
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
+from bot.web.render import render
+from bot.web.services import LoginRequired, Services
 from storage import cases
 from storage.db import reader, session_scope
 from storage.models import (
@@ -46,26 +47,6 @@ api = APIRouter(prefix="/api")
 LOGIN_CSRF_COOKIE = "madoguchi_login_csrf"
 
 
-def _render(svc: Services, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    flash = request.query_params.get("m")
-    base = {"flash": FLASH.get(flash or "", ""), "flash_bad": flash in BAD_FLASH}
-    return svc.templates.TemplateResponse(request, name, base | context, status_code=status)
-
-
-FLASH = {
-    "claimed": "ケースを 受けました。",
-    "taken": "ほかの 相談員が 先に 受けました。",
-    "none": "いま 待っている ケースは ありません。",
-    "sent": "返事を 送りました（届くまで 少し かかることが あります）。",
-    "noted": "メモを 残しました。",
-    "reassigned": "わたしました。相手に 知らせました。",
-    "resolved": "終わりに しました。",
-    "saved": "保存しました。",
-    "login": "ログイン名か パスワードが ちがいます。",
-}
-BAD_FLASH = {"taken", "login"}
-
-
 def _back(case_id: int, flash: str) -> RedirectResponse:
     return RedirectResponse(f"/coordinator/cases/{case_id}?m={flash}", status_code=303)
 
@@ -82,7 +63,7 @@ def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, svc: ServicesDep) -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(svc, request, "login.html", {"csrf": token, "login": None})
+    response = render(svc, request, "login.html", {"csrf": token, "login": None})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
     return response
 
@@ -171,12 +152,12 @@ def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
 
 @router.get("/", response_class=HTMLResponse)
 def queue_page(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    return _render(svc, request, "queue.html", _queue_context(session, login))
+    return render(svc, request, "queue.html", _queue_context(session, login))
 
 
 @router.get("/live/queue", response_class=HTMLResponse)
 def queue_part(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    return _render(svc, request, "_queue.html", _queue_context(session, login))
+    return render(svc, request, "_queue.html", _queue_context(session, login))
 
 
 @router.post("/claim-next")
@@ -311,7 +292,7 @@ def case_page(case_id: int, request: Request, svc: ServicesDep, session: Session
     if problem:  # a casework error, shown as the flash
         context |= {"flash": problem[:200], "flash_bad": True}
         return svc.templates.TemplateResponse(request, "case.html", context)
-    return _render(svc, request, "case.html", context)
+    return render(svc, request, "case.html", context)
 
 
 @router.get("/live/cases/{case_id}", response_class=HTMLResponse)
@@ -320,7 +301,7 @@ def case_part(case_id: int, request: Request, svc: ServicesDep, session: Session
         case = casework.get_case(session, login.coordinator, case_id)
     except casework.NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
-    return _render(svc, request, "_case.html", _case_context(svc, session, login, case))
+    return render(svc, request, "_case.html", _case_context(svc, session, login, case))
 
 
 def _act(case_id: int, done: str, action: Callable[[], object]) -> Response:
@@ -374,7 +355,7 @@ def households(request: Request, svc: ServicesDep, session: SessionDep, login: L
     rows = session.exec(
         select(Household).where(col(Household.region).in_(login.coordinator.regions)).order_by(col(Household.label))
     ).all()
-    return _render(svc, request, "households.html", {"login": login, "households": rows})
+    return render(svc, request, "households.html", {"login": login, "households": rows})
 
 
 def _regions(svc: Services, login: Login) -> Sequence[Any]:
@@ -384,7 +365,7 @@ def _regions(svc: Services, login: Login) -> Sequence[Any]:
 @router.get("/households/new", response_class=HTMLResponse)
 def household_new(request: Request, svc: ServicesDep, login: LoginDep) -> Response:
     context = {"login": login, "household": None, "regions": _regions(svc, login), "flags": casework.FLAGS}
-    return _render(svc, request, "household_form.html", context)
+    return render(svc, request, "household_form.html", context)
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
@@ -395,7 +376,7 @@ def household_edit(
     if household is None or household.region not in login.coordinator.regions:
         raise HTTPException(status_code=404, detail="not found")
     context = {"login": login, "household": household, "regions": _regions(svc, login), "flags": casework.FLAGS}
-    return _render(svc, request, "household_form.html", context)
+    return render(svc, request, "household_form.html", context)
 
 
 @router.post("/households")

@@ -2,7 +2,7 @@
 
 Routes only pick the cases: those of the regions the logged-in coordinator
 serves, opened in a period of Asia/Tokyo dates (``from`` and ``to``, inclusive,
-YYYY-MM-DD; by default the last 30 days). ``bot.reports`` does the counting and
+YYYY-MM-DD; by default the last 30 days). ``bot.desk.reports`` does the counting and
 makes the anonymous CSV rows; this module turns them into rows a phone can show
 (label, count, percentage, a CSS bar). A bad period is a 422: the page shows it
 as a flash above the form, the CSV answers it in plain text.
@@ -22,12 +22,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlmodel import Session, col, select
 
-from bot import reports
-from bot.labels import CHANNEL_LABELS, INTENT_LABELS
-from bot.paging import TOKYO
-from bot.web.app import Services
-from bot.web.coordinator import _render
+from bot.desk import reports
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
+from bot.desk.paging import TOKYO
 from bot.web.deps import LoginDep, ServicesDep, SessionDep
+from bot.web.render import render
+from bot.web.services import Services
 from storage.models import Case
 from storage.types import utcnow
 
@@ -181,10 +181,10 @@ def reports_page(
         period = parse_period(first, last, _today())
     except BadPeriod as error:
         context |= {"period": default_period(_today()), "report": None, "flash": str(error), "flash_bad": True}
-        return _render(svc, request, "reports.html", context, status=422)
+        return render(svc, request, "reports.html", context, status=422)
     report = reports.make_report(_cases(session, login.coordinator.regions, period))
     context |= {"period": period} | _report_context(report)
-    return _render(svc, request, "reports.html", context)
+    return render(svc, request, "reports.html", context)
 
 
 # --- the CSV --------------------------------------------------------------------------------
