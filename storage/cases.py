@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
-from storage.models import Case, CaseEvent, CaseStatus
+from storage.models import Case, CaseEvent, CaseStatus, Message, Outbox, OutboxStatus
 
 URGENT_HOUSEHOLD, URGENT, NORMAL = 0, 1, 2
 
@@ -162,3 +162,28 @@ def queue_depth(*, session: Session) -> dict[str, int]:
     for urgent, count in rows:
         depth["urgent" if urgent else "normal"] = int(count)
     return depth
+
+
+def claimed_by(*, session: Session, coordinator_id: int) -> Sequence[Case]:
+    """The cases this coordinator holds, longest held first."""
+    query = select(Case).where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == coordinator_id)
+    return session.exec(query.order_by(col(Case.claimed_at))).all()
+
+
+def opened_between(*, session: Session, regions: Sequence[str], start: dt.datetime, end: dt.datetime) -> Sequence[Case]:
+    """Cases of these regions opened in [start, end), oldest first (the reports)."""
+    if not regions:
+        return []
+    query = select(Case).where(
+        col(Case.region).in_(list(regions)), col(Case.opened_at) >= start, col(Case.opened_at) < end
+    )
+    return session.exec(query.order_by(col(Case.opened_at), col(Case.id))).all()
+
+
+def changes(*, session: Session) -> tuple[int, int, int]:
+    """What the live pages watch: the newest case event, the newest message, and how many sends went out."""
+    return (
+        session.exec(select(func.max(CaseEvent.id))).one() or 0,
+        session.exec(select(func.max(Message.id))).one() or 0,
+        session.exec(select(func.count()).where(Outbox.status == OutboxStatus.SENT)).one() or 0,
+    )

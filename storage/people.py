@@ -5,11 +5,12 @@ Functions take ``*, session`` and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, Coordinator, Household, RotaSlot
+from storage.models import Conversation, Coordinator, Household, LoginSession, RotaSlot
 
 
 def conversation_for(*, session: Session, channel: str, address: str, lock: bool = False) -> Conversation | None:
@@ -48,3 +49,8 @@ def rota_slots(*, session: Session, region: str) -> Sequence[RotaSlot]:
     """The region's rota, by rank and start time."""
     query = select(RotaSlot).where(RotaSlot.region == region).order_by(col(RotaSlot.rank), col(RotaSlot.start))
     return session.exec(query).all()
+
+
+def expired_logins(*, session: Session, at: dt.datetime) -> Sequence[LoginSession]:
+    """Coordinators' login sessions that ran out by ``at``."""
+    return session.exec(select(LoginSession).where(col(LoginSession.expires_at) <= at)).all()

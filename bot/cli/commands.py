@@ -194,16 +194,16 @@ def coordinator_page(
     address: Annotated[str, typer.Option(help="LINE user id or Telegram chat id (not needed for web)")] = "",
 ) -> None:
     """Where this coordinator's pages go: the web queue page (default), or their phone on LINE or Telegram."""
-    from sqlmodel import select
-
+    from bot.channels import registry
+    from storage import people
     from storage.db import session_scope
-    from storage.models import Coordinator
 
-    if channel not in {"web", "line", "telegram"} or (channel != "web" and not address):
+    platform = registry.row(channel).build is not None  # a channel with its own app on the phone
+    if not (channel == "web" or platform) or (channel != "web" and not address):
         typer.echo("error: --channel web, or line/telegram with --address", err=True)
         raise typer.Exit(1)
     with session_scope(_engine()) as session:
-        person = session.exec(select(Coordinator).where(Coordinator.login == login)).first()
+        person = people.coordinator_by_login(session=session, login=login)
         if person is None:
             typer.echo(f"error: no coordinator {login!r}", err=True)
             raise typer.Exit(1)
@@ -215,13 +215,13 @@ def coordinator_page(
 @coordinator_app.command("list")
 def coordinator_list() -> None:
     """List coordinator accounts."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
-    from storage.models import Coordinator
+    from storage import people
 
     engine = _engine()
     with Session(engine) as session:
-        for person in session.exec(select(Coordinator)).all():
+        for person in people.coordinators(session=session):
             state = "" if person.active else " (inactive)"
             typer.echo(f"{person.id}\t{person.login}\t{person.name}\t{','.join(person.regions)}{state}")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from bot.web.auth import add_coordinator, hash_password
+from storage import people
 from storage.db import session_scope
-from storage.models import Coordinator, RotaSlot, row_id
+from storage.models import RotaSlot, row_id
 from storage.types import utcnow
 
 DEMO_LOGIN = "demo"
@@ -21,7 +21,7 @@ DEMO_LOGIN = "demo"
 def make_demo(engine: Engine, region: str) -> tuple[str, str]:
     password = secrets.token_urlsafe(12)
     with session_scope(engine) as session:
-        person = session.exec(select(Coordinator).where(Coordinator.login == DEMO_LOGIN)).first()
+        person = people.coordinator_by_login(session=session, login=DEMO_LOGIN)
         if person is None:
             person = add_coordinator(
                 session, login=DEMO_LOGIN, name="デモ相談員", password=password, regions=[region], at=utcnow()

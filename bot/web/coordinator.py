@@ -18,8 +18,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.conversation.summary import CaseSummary
 from bot.desk import casework
@@ -28,7 +27,7 @@ from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
 from bot.web.services import LoginRequired, Services
-from storage import cases
+from storage import cases, messages, outbox, people
 from storage.db import reader, session_scope
 from storage.models import (
     Case,
@@ -36,9 +35,8 @@ from storage.models import (
     CaseStatus,
     Coordinator,
     Household,
-    Message,
-    Outbox,
     OutboxStatus,
+    row_id,
 )
 from storage.types import utcnow
 
@@ -119,26 +117,14 @@ def _waited(case: Case) -> str:
 def _queue_context(session: Session, login: Login) -> dict[str, Any]:
     me = login.coordinator
     waiting = cases.waiting(session=session, regions=me.regions)
-    mine = session.exec(
-        select(Case).where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id).order_by(col(Case.claimed_at))
-    ).all()
+    mine = cases.claimed_by(session=session, coordinator_id=row_id(me))
     return {"login": login, "waiting": waiting, "mine": mine, "pages": _pages_for(session, me), "waited": _waited}
 
 
 def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
     """Pages sent to this coordinator on the web whose case still waits for someone."""
     since = utcnow() - dt.timedelta(hours=24)
-    rows = session.exec(
-        select(Outbox)
-        .where(
-            Outbox.kind == "page",
-            Outbox.channel == "web",
-            Outbox.address == str(me.id),
-            Outbox.status == OutboxStatus.SENT,
-            col(Outbox.created_at) >= since,
-        )
-        .order_by(col(Outbox.id).desc())
-    ).all()
+    rows = outbox.pages_sent_to(session=session, channel="web", address=str(me.id), since=since)
     shown: dict[int, dict[str, Any]] = {}
     for row in rows:
         case_id = int(row.payload.get("case_id", 0))
@@ -175,11 +161,7 @@ def _logged_in(svc: Services, token: str | None) -> bool:
 
 def _version(svc: Services) -> tuple[int, int, int]:
     with Session(reader(svc.engine)) as session:
-        return (
-            session.exec(select(func.max(CaseEvent.id))).one() or 0,
-            session.exec(select(func.max(Message.id))).one() or 0,
-            session.exec(select(func.count()).where(Outbox.status == OutboxStatus.SENT)).one() or 0,
-        )
+        return cases.changes(session=session)
 
 
 @router.get("/stream")
@@ -213,19 +195,15 @@ async def stream(
 
 def _case_context(svc: Services, session: Session, login: Login, case: Case) -> dict[str, Any]:
     assert case.id is not None
-    transcript = session.exec(select(Message).where(Message.case_id == case.id).order_by(col(Message.id))).all()
+    transcript = messages.of_case(session=session, case_id=case.id)
     summary = CaseSummary(**{**_summary_defaults(case), **case.summary})
     regions = {region.id: region for region in svc.desk.ctx.kb.regions.values()}
     colleagues = [
         person
-        for person in session.exec(select(Coordinator).where(col(Coordinator.active))).all()
+        for person in people.coordinators(session=session, active_only=True)
         if case.region in person.regions and person.id != login.coordinator.id
     ]
-    failures = [
-        row
-        for row in session.exec(select(Outbox).where(Outbox.case_id == case.id)).all()
-        if row.status == OutboxStatus.FAILED
-    ]
+    failures = [row for row in outbox.for_case(session=session, case_id=case.id) if row.status == OutboxStatus.FAILED]
     return {
         "login": login,
         "case": case,
@@ -352,9 +330,7 @@ def resolve(
 
 @router.get("/households", response_class=HTMLResponse)
 def households(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    rows = session.exec(
-        select(Household).where(col(Household.region).in_(login.coordinator.regions)).order_by(col(Household.label))
-    ).all()
+    rows = people.households_of(session=session, regions=login.coordinator.regions)
     return render(svc, request, "households.html", {"login": login, "households": rows})
 
 

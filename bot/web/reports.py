@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.desk import reports
 from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
@@ -28,6 +28,7 @@ from bot.desk.paging import TOKYO
 from bot.web.deps import LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
 from bot.web.services import Services
+from storage import cases
 from storage.models import Case
 from storage.types import utcnow
 
@@ -96,17 +97,7 @@ def _today() -> dt.date:
 
 
 def _cases(session: Session, regions: Sequence[str], period: Period) -> Sequence[Case]:
-    if not regions:
-        return []
-    return session.exec(
-        select(Case)
-        .where(
-            col(Case.region).in_(regions),
-            col(Case.opened_at) >= period.start,
-            col(Case.opened_at) < period.end,
-        )
-        .order_by(col(Case.opened_at), col(Case.id))
-    ).all()
+    return cases.opened_between(session=session, regions=regions, start=period.start, end=period.end)
 
 
 # --- the page -------------------------------------------------------------------------------
