@@ -10,6 +10,7 @@ anywhere else.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
+    #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
+    #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines).
+    work: Literal["apart", "inline", "elsewhere"] = Field(default="apart", alias="MADOGUCHI_WORK")
 
     @field_validator("telegram_webhook_secret")
     @classmethod

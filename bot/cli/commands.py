@@ -7,6 +7,8 @@ is one of the speed goals.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    import subprocess
+
     from sqlalchemy import Engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Madoguchi: the intake desk for community hubs.")
@@ -132,7 +136,12 @@ def serve(
     demo: Annotated[bool, typer.Option(help="a demo coordinator on call around the clock; prints its login")] = False,
     access_log: Annotated[bool, typer.Option(help="log every request line (paths only, never bodies)")] = False,
 ) -> None:
-    """Run the web app (webhooks, web chat, coordinator pages) and the background workers in one process."""
+    """Run the web app (webhooks, web chat, coordinator pages) and the work behind it (MADOGUCHI_WORK).
+
+    By default the work (receive, dispatch, re-page, purge) runs in a second process that this one starts
+    and stops, so acknowledging a webhook never waits for it; MADOGUCHI_WORK=inline keeps one process,
+    MADOGUCHI_WORK=elsewhere runs only the web app (run ``madoguchi work`` on other machines).
+    """
     import gc
     import logging
 
@@ -143,15 +152,81 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
-    application = create_app(settings)
+    application = create_app(settings, workers=settings.work == "inline")
     if demo:
         from bot.cli.demo import make_demo
 
         login, password = make_demo(application.state.services.engine, settings.region)
         typer.echo(f"demo coordinator: http://{host}:{port}/coordinator/  login {login!r}  password {password!r}")
         typer.echo(f"web chat:         http://{host}:{port}/chat/")
+    worker = _start_work() if settings.work == "apart" else None
     gc.freeze()  # the start-up objects (model, dictionary, lexicon) never need collecting: shorter GC pauses
-    uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")
+    try:
+        uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")
+    finally:
+        if worker is not None:
+            _stop_work(worker)
+
+
+@app.command()
+def work(ready_fd: Annotated[int | None, typer.Option(hidden=True)] = None) -> None:
+    """Run the work behind the webhooks without the web app: receive, dispatch, re-page, purge (until SIGTERM).
+
+    Any number may run against one PostgreSQL; ``madoguchi serve`` starts one itself unless MADOGUCHI_WORK says not.
+    """
+    import asyncio
+    import logging
+
+    from bot.runtime.work import work_apart
+    from bot.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(work_apart(Settings(), ready_fd))
+
+
+#: How long ``serve`` waits for its work process to load the model and the knowledge base.
+WORK_START_TIMEOUT = 120.0
+
+
+def _die_with_parent() -> None:
+    """In the work process, before it starts: SIGKILL it when ``serve`` dies, however it dies (Linux)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _start_work() -> subprocess.Popen[bytes]:
+    """``madoguchi work`` as a child sharing this process's output, once it says it is ready."""
+    import select
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "work", "--ready-fd", str(write_end)]
+    child = subprocess.Popen(command, pass_fds=(write_end,), preexec_fn=_die_with_parent)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], WORK_START_TIMEOUT)
+        if not ready or not os.read(read_end, 64).startswith(b"ready"):
+            _stop_work(child)
+            typer.echo(f"error: the work process did not start (exit {child.returncode})", err=True)
+            raise typer.Exit(1)
+    finally:
+        os.close(read_end)
+    return child
+
+
+def _stop_work(child: subprocess.Popen[bytes]) -> None:
+    import subprocess
+
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=8)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _engine() -> Engine:

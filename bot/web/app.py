@@ -1,9 +1,10 @@
 """The ASGI app: the factory wires settings, database, desk and workers; routers hold the pages.
 
 ``create_app`` builds everything from a ``Settings`` (nothing at import time),
-brings the schema up to date, and, unless told not to, runs the background
-workers (outbox dispatch, re-paging, retention) in the app's lifespan, so
-``madoguchi serve`` is one process.
+brings the schema up to date, and, unless told not to (``workers=False``), runs
+the work behind the 200 (``bot.runtime.work``: receive, dispatch, re-page, purge)
+in the app's lifespan. ``madoguchi serve`` tells it not to by default and runs
+that work in a process of its own (``MADOGUCHI_WORK``).
 """
 
 from __future__ import annotations
@@ -25,15 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from bot.channels import Channel
 from bot.channels.base import Sender
 from bot.channels.registry import build_channels
-from bot.channels.web import WebSender
 from bot.conversation import Context, load_context
 from bot.desk import Desk
 from bot.desk.labels import INTENT_LABELS
 from bot.desk.paging import TOKYO
-from bot.runtime.dispatcher import Dispatcher
-from bot.runtime.purger import Purger
-from bot.runtime.receiver import Receiver
-from bot.runtime.repager import Repager
+from bot.runtime.work import Work
 from bot.settings import Settings
 from bot.web import auth
 from bot.web.services import LoginRequired, Services
@@ -85,10 +82,8 @@ def create_app(
     desk.ctx.faq(desk.region)  # built now, not by the first person's request
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
-    receiver = Receiver(engine, platforms, desk)
-    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, receiver)
-    web = WebSender()
-    all_senders: dict[str, Sender] = {"web": web, "terminal": web, **platforms, **(senders or {})}
+    work = Work(engine, desk, platforms, senders)
+    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, work.receiver)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,13 +92,7 @@ def create_app(
         for platform in platforms.values():
             await platform.start()
         if workers:
-            loops = (
-                receiver.run(stop),
-                Dispatcher(engine, all_senders, desk).run(stop),
-                Repager(engine, desk).run(stop),
-                Purger(engine, desk).run(stop),
-            )
-            tasks = [asyncio.create_task(loop) for loop in loops]
+            tasks = [asyncio.create_task(work.run(stop))]
         try:
             yield
         finally:
