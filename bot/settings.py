@@ -35,8 +35,16 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
-    #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines).
-    work: Literal["apart", "inline", "elsewhere"] = Field(default="apart", alias="MADOGUCHI_WORK")
+    #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
+    #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).
+    work: Literal["auto", "apart", "inline", "elsewhere"] = Field(default="auto", alias="MADOGUCHI_WORK")
+
+    @property
+    def work_where(self) -> Literal["apart", "inline", "elsewhere"]:
+        """``work`` with ``auto`` decided by the database."""
+        if self.work != "auto":
+            return self.work
+        return "inline" if self.database_url.startswith("sqlite:") else "apart"
 
     @field_validator("telegram_webhook_secret")
     @classmethod

@@ -138,9 +138,9 @@ def serve(
 ) -> None:
     """Run the web app (webhooks, web chat, coordinator pages) and the work behind it (MADOGUCHI_WORK).
 
-    By default the work (receive, dispatch, re-page, purge) runs in a second process that this one starts
-    and stops, so acknowledging a webhook never waits for it; MADOGUCHI_WORK=inline keeps one process,
-    MADOGUCHI_WORK=elsewhere runs only the web app (run ``madoguchi work`` on other machines).
+    On PostgreSQL the work (receive, dispatch, re-page, purge) runs by default in a second process that this
+    one starts and stops, so acknowledging a webhook never shares an interpreter with it; on SQLite in this
+    process (MADOGUCHI_WORK: auto, apart, inline, or elsewhere to run only the web app).
     """
     import gc
     import logging
@@ -152,14 +152,14 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
-    application = create_app(settings, workers=settings.work == "inline")
+    application = create_app(settings, workers=settings.work_where == "inline")
     if demo:
         from bot.cli.demo import make_demo
 
         login, password = make_demo(application.state.services.engine, settings.region)
         typer.echo(f"demo coordinator: http://{host}:{port}/coordinator/  login {login!r}  password {password!r}")
         typer.echo(f"web chat:         http://{host}:{port}/chat/")
-    worker = _start_work() if settings.work == "apart" else None
+    worker = _start_work() if settings.work_where == "apart" else None
     gc.freeze()  # the start-up objects (model, dictionary, lexicon) never need collecting: shorter GC pauses
     try:
         uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")

@@ -1,8 +1,9 @@
 """Where ``madoguchi serve`` runs the work behind the 200 (``MADOGUCHI_WORK``), as real processes.
 
-The other e2e tests run the default (the work in a process of its own); here:
-that process exists, dies with ``serve`` even on SIGKILL, and the other two
-settings start none.
+The default (``auto``) is apart on PostgreSQL, so the two-servers test runs it
+that way, and inline on SQLite, where the other e2e tests run. Here: apart, the
+work process exists and dies with ``serve`` even on SIGKILL; inline, elsewhere
+and auto on SQLite start none.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path: Path) -> None:
-    with running_server(f"sqlite:///{tmp_path / 'apart.db'}", log_dir=tmp_path) as server:
+    with running_server(
+        f"sqlite:///{tmp_path / 'apart.db'}", log_dir=tmp_path, env={"MADOGUCHI_WORK": "apart"}
+    ) as server:
         (worker,) = _children(server)
         assert _alive(worker)
         assert "work ready" in server.log()
@@ -47,8 +50,8 @@ def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path:
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("where", ["inline", "elsewhere"])
-def test_inline_and_elsewhere_start_no_second_process(tmp_path: Path, where: str) -> None:
+@pytest.mark.parametrize("where", ["inline", "elsewhere", "auto"])
+def test_inline_elsewhere_and_auto_on_sqlite_start_no_second_process(tmp_path: Path, where: str) -> None:
     url = f"sqlite:///{tmp_path / 'one.db'}"
     with running_server(url, log_dir=tmp_path, env={"MADOGUCHI_WORK": where}) as server:
         assert _children(server) == []
