@@ -1,8 +1,8 @@
 """All settings, from the environment and an optional ``.env`` file (pydantic-settings).
 
 Every setting has a local default, so ``make run`` needs nothing. Names follow
-``../shared/docs/architecture.md``; the channel secrets are used by the channel
-adapters (a later issue) and may stay empty until then. Build one ``Settings``
+``../shared/docs/architecture.md``; a channel whose secrets are empty is simply
+not served (``bot.channels.registry``). Build one ``Settings``
 in the CLI or the app factory and pass it down; nothing reads the environment
 anywhere else.
 """
@@ -10,6 +10,7 @@ anywhere else.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,17 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
+    #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
+    #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
+    #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).
+    work: Literal["auto", "apart", "inline", "elsewhere"] = Field(default="auto", alias="MADOGUCHI_WORK")
+
+    @property
+    def work_where(self) -> Literal["apart", "inline", "elsewhere"]:
+        """``work`` with ``auto`` decided by the database."""
+        if self.work != "auto":
+            return self.work
+        return "inline" if self.database_url.startswith("sqlite:") else "apart"
 
     @field_validator("telegram_webhook_secret")
     @classmethod

@@ -15,10 +15,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
-from storage.models import Case, CaseEvent, CaseStatus
+from storage.models import Case, CaseEvent, CaseStatus, Message, Outbox, OutboxStatus
 
 URGENT_HOUSEHOLD, URGENT, NORMAL = 0, 1, 2
 
@@ -130,3 +130,60 @@ def stale_intakes(*, session: Session, before: dt.datetime, limit: int = 20) -> 
         .with_for_update(skip_locked=True)
     )
     return session.exec(query).all()
+
+
+def current_for(*, session: Session, person_id: int) -> Case | None:
+    """The person's case that is not resolved yet, if any (row-locked until the transaction ends)."""
+    query = (
+        select(Case)
+        .where(Case.person_id == person_id, Case.status != CaseStatus.RESOLVED)
+        .order_by(col(Case.id).desc())
+        .with_for_update()
+    )
+    return session.exec(query).first()
+
+
+def earlier_of_person(*, session: Session, case: Case) -> Sequence[Case]:
+    """The same person's other cases, newest first."""
+    if case.person_id is None:
+        return ()
+    query = select(Case).where(Case.person_id == case.person_id, Case.id != case.id).order_by(col(Case.id).desc())
+    return session.exec(query).all()
+
+
+def queue_depth(*, session: Session) -> dict[str, int]:
+    """Cases waiting for a coordinator: ``{"urgent": n, "normal": m}``."""
+    rows = session.exec(
+        select(Case.urgent, func.count())
+        .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None))
+        .group_by(col(Case.urgent))
+    ).all()
+    depth = {"urgent": 0, "normal": 0}
+    for urgent, count in rows:
+        depth["urgent" if urgent else "normal"] = int(count)
+    return depth
+
+
+def claimed_by(*, session: Session, coordinator_id: int) -> Sequence[Case]:
+    """The cases this coordinator holds, longest held first."""
+    query = select(Case).where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == coordinator_id)
+    return session.exec(query.order_by(col(Case.claimed_at))).all()
+
+
+def opened_between(*, session: Session, regions: Sequence[str], start: dt.datetime, end: dt.datetime) -> Sequence[Case]:
+    """Cases of these regions opened in [start, end), oldest first (the reports)."""
+    if not regions:
+        return []
+    query = select(Case).where(
+        col(Case.region).in_(list(regions)), col(Case.opened_at) >= start, col(Case.opened_at) < end
+    )
+    return session.exec(query.order_by(col(Case.opened_at), col(Case.id))).all()
+
+
+def changes(*, session: Session) -> tuple[int, int, int]:
+    """What the live pages watch: the newest case event, the newest message, and how many sends went out."""
+    return (
+        session.exec(select(func.max(CaseEvent.id))).one() or 0,
+        session.exec(select(func.max(Message.id))).one() or 0,
+        session.exec(select(func.count()).where(Outbox.status == OutboxStatus.SENT)).one() or 0,
+    )

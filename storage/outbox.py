@@ -118,3 +118,15 @@ def pending_count(*, session: Session) -> int:
 
 def for_case(*, session: Session, case_id: int) -> Sequence[Outbox]:
     return session.exec(select(Outbox).where(Outbox.case_id == case_id).order_by(col(Outbox.id))).all()
+
+
+def pages_sent_to(*, session: Session, channel: str, address: str, since: dt.datetime) -> Sequence[Outbox]:
+    """Pages sent to one address since ``since``, newest first."""
+    query = select(Outbox).where(
+        Outbox.kind == "page",
+        Outbox.channel == channel,
+        Outbox.address == address,
+        Outbox.status == OutboxStatus.SENT,
+        col(Outbox.created_at) >= since,
+    )
+    return session.exec(query.order_by(col(Outbox.id).desc())).all()

@@ -7,8 +7,8 @@ import functools
 
 from sqlalchemy import Engine
 
+from bot.channels.base import Arrival
 from bot.conversation import Inbound
-from bot.inbox import Arrival
 from bot.web.auth import hash_password
 from storage.db import session_scope
 from storage.models import Coordinator, RotaSlot, row_id

@@ -1,9 +1,11 @@
-"""What every channel gives the rest of the bot: stored events in, arrivals out, and a sender.
+"""What every channel gives the rest of the bot, and the values that cross it.
 
 A channel is thin (healthchecks' transports): it verifies and translates, and it
 never decides what to say. The webhook route calls ``verify`` and ``events``
 and stores what they return before answering 200; the receiver later calls
-``translate`` for each stored event; the dispatcher calls ``send``.
+``translate`` for each stored event and hands the ``Arrival``s to the desk; the
+dispatcher calls ``send`` with an ``Outgoing``. Depends only on the
+conversation's data types (``bot.conversation.model``): nothing above it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,44 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.inbox import Arrival
-from bot.senders import Outgoing
+from bot.conversation.model import Inbound
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One inbound event as a channel hands it in."""
+
+    channel: str
+    address: str  # the channel's opaque id for the person
+    inbound: Inbound
+    event_key: str | None = None  # the channel's idempotency key
+    household_code: str | None = None  # a registered household's link, when the person came through one
+    reply_token: str | None = None  # LINE: good for one reply call, for about a minute
+    region: str | None = None  # a region chosen by the link the person came through (Telegram /start nemuro)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One outbox item as a sender sees it."""
+
+    id: int
+    kind: str  # reply, notice, page
+    channel: str
+    address: str
+    payload: dict[str, Any]
+    attempts: int
+    message_id: int | None = None
+
+    @property
+    def messages(self) -> list[tuple[str, list[dict[str, str]]]]:
+        """(text, buttons) for each message this item carries."""
+        return [(str(m.get("text", "")), list(m.get("choices", []))) for m in self.payload.get("messages", [])]
+
+
+class Sender(Protocol):
+    """Delivers one outbox item or raises ``DeliveryError`` (``bot.channels.errors``)."""
+
+    async def send(self, item: Outgoing) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

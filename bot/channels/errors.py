@@ -2,10 +2,10 @@
 
     ChannelError
      ├── BadSignature      the webhook is not from the platform: 4xx, nothing stored
-     └── NotConfigured     the channel's secrets are not set: 404
+     ├── NotConfigured     the channel's secrets are not set: 404
+     └── DeliveryError     a send failed: ``permanent`` (never retry) or not, with ``retry_after``
 
-``bot.senders.DeliveryError`` (permanent or not, with ``retry_after``) is what a
-send raises; the dispatcher is the only place that retries.
+A send raises ``DeliveryError``; the dispatcher (``bot.runtime.dispatcher``) is the only place that retries.
 """
 
 from __future__ import annotations
@@ -21,3 +21,12 @@ class BadSignature(ChannelError):
 
 class NotConfigured(ChannelError):
     pass
+
+
+class DeliveryError(ChannelError):
+    """A send failed. ``permanent``: never retry (blocked, bad request); ``retry_after``: seconds asked to wait."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

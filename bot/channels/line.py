@@ -51,12 +51,10 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.channels.base import ClaimPress, Stored, Translation
-from bot.channels.errors import BadSignature
+from bot.channels.base import Arrival, ClaimPress, Outgoing, Stored, Translation
+from bot.channels.errors import BadSignature, DeliveryError
 from bot.channels.split import split_text, strict_json
-from bot.conversation import Inbound, Kind
-from bot.inbox import Arrival
-from bot.senders import DeliveryError, Outgoing
+from bot.conversation.model import Inbound, Kind
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """The ASGI app: the factory wires settings, database, desk and workers; routers hold the pages.
 
 ``create_app`` builds everything from a ``Settings`` (nothing at import time),
-brings the schema up to date, and, unless told not to, runs the background
-workers (outbox dispatch, re-paging, retention) in the app's lifespan, so
-``madoguchi serve`` is one process.
+brings the schema up to date, and, unless told not to (``workers=False``), runs
+the work behind the 200 (``bot.runtime.work``: receive, dispatch, re-page, purge)
+in the app's lifespan. ``madoguchi serve`` tells it not to by default and runs
+that work in a process of its own (``MADOGUCHI_WORK``).
 """
 
 from __future__ import annotations
@@ -13,47 +14,31 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from bot.channels import Channel, build_channels
+from bot.channels import Channel
+from bot.channels.base import Sender
+from bot.channels.registry import build_channels
 from bot.conversation import Context, load_context
 from bot.desk import Desk
-from bot.labels import INTENT_LABELS
-from bot.paging import TOKYO
-from bot.receiver import Receiver
-from bot.senders import Sender, WebSender
+from bot.desk.labels import INTENT_LABELS
+from bot.desk.paging import TOKYO
+from bot.runtime.work import Work
 from bot.settings import Settings
 from bot.web import auth
-from bot.workers import Dispatcher, Purger, Repager
+from bot.web.services import LoginRequired, Services
+from storage import cases
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import Case, CaseStatus
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
-
-
-class LoginRequired(Exception):
-    """Raised by the coordinator dependency; answered with a redirect to the login page."""
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    desk: Desk
-    templates: Jinja2Templates
-    secret: bytes
-    channels: dict[str, Channel] = field(default_factory=dict)
-    receiver: Receiver | None = None  # woken by the webhooks when events were stored
 
 
 def tokyo(value: dt.datetime | None, fmt: str = "%m/%d %H:%M") -> str:
@@ -69,15 +54,7 @@ def _templates() -> Jinja2Templates:
 
 def _queue_depth(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
-        rows = session.exec(
-            select(Case.urgent, func.count())
-            .where(Case.status == CaseStatus.OPEN, col(Case.escalated_at).is_not(None))
-            .group_by(col(Case.urgent))
-        ).all()
-    depth = {"urgent": 0, "normal": 0}
-    for urgent, count in rows:
-        depth["urgent" if urgent else "normal"] = int(count)
-    return depth
+        return cases.queue_depth(session=session)
 
 
 def _ensure_secret(engine: Engine) -> bytes:
@@ -98,17 +75,15 @@ def create_app(
     senders: Mapping[str, Sender] | None = None,
     channels: Mapping[str, Channel] | None = None,
 ) -> FastAPI:
-    """The app; ``channels`` defaults to those whose secrets are set (``bot.channels.build_channels``)."""
+    """The app; ``channels`` defaults to those whose secrets are set (``bot.channels.registry.build_channels``)."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = Desk.build(ctx or load_context(), settings)
     desk.ctx.faq(desk.region)  # built now, not by the first person's request
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
-    receiver = Receiver(engine, platforms, desk)
-    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, receiver)
-    web = WebSender()
-    all_senders: dict[str, Sender] = {"web": web, "terminal": web, **platforms, **(senders or {})}
+    work = Work(engine, desk, platforms, senders)
+    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, work.receiver)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,13 +92,7 @@ def create_app(
         for platform in platforms.values():
             await platform.start()
         if workers:
-            loops = (
-                receiver.run(stop),
-                Dispatcher(engine, all_senders, desk).run(stop),
-                Repager(engine, desk).run(stop),
-                Purger(engine, desk).run(stop),
-            )
-            tasks = [asyncio.create_task(loop) for loop in loops]
+            tasks = [asyncio.create_task(work.run(stop))]
         try:
             yield
         finally:

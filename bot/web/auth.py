@@ -15,8 +15,9 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from storage import people
 from storage.models import Coordinator, LoginSession, Secret
 
 _hasher = PasswordHasher()
@@ -39,7 +40,7 @@ def add_coordinator(
     login = login.strip()
     if not login or not regions:
         raise AccountError("a login and at least one region are needed")
-    if session.exec(select(Coordinator).where(Coordinator.login == login)).first() is not None:
+    if people.coordinator_by_login(session=session, login=login) is not None:
         raise AccountError(f"login {login!r} is taken")
     person = Coordinator(
         login=login, name=name.strip() or login, password_hash=hash_password(password), regions=regions
@@ -51,7 +52,7 @@ def add_coordinator(
 
 
 def authenticate(session: Session, login: str, password: str) -> Coordinator | None:
-    person = session.exec(select(Coordinator).where(Coordinator.login == login.strip())).first()
+    person = people.coordinator_by_login(session=session, login=login.strip())
     if person is None or not person.active:
         _hasher.hash(password)  # same time whether or not the login exists
         return None
@@ -104,7 +105,7 @@ def end_session(session: Session, token: str | None) -> None:
 
 
 def drop_expired(session: Session, at: dt.datetime) -> None:
-    for row in session.exec(select(LoginSession).where(col(LoginSession.expires_at) <= at)).all():
+    for row in people.expired_logins(session=session, at=at):
         session.delete(row)
 
 

@@ -15,15 +15,17 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from bot.channels.base import Arrival
 from bot.conversation import Inbound
-from bot.inbox import Arrival, deliver_then
-from bot.outgoing import shown_since
+from bot.desk.inbox import deliver_then
 from bot.web import auth
 from bot.web.deps import ServicesDep
+from storage import people
 from storage.db import reader
-from storage.models import Conversation, Direction, row_id
+from storage.messages import shown_since
+from storage.models import Direction, row_id
 from storage.types import utcnow
 
 router = APIRouter(prefix="/chat")
@@ -113,12 +115,10 @@ WHO = {Direction.IN: "me", Direction.BOT: "bot", Direction.COORDINATOR: "coordin
 
 
 def _transcript(session: Session, address: str, cursor: str) -> Transcript:
-    conversation = session.exec(
-        select(Conversation).where(Conversation.channel == "web", Conversation.address == address)
-    ).first()
+    conversation = people.conversation_for(session=session, channel="web", address=address)
     if conversation is None:
         return Transcript(messages=[], cursor=cursor)
-    rows, cursor = shown_since(session, row_id(conversation), cursor)
+    rows, cursor = shown_since(session=session, conversation_id=row_id(conversation), cursor=cursor)
     return Transcript(
         messages=[
             Shown(

@@ -1,6 +1,6 @@
 """The coordinator pages (``/coordinator/``) and their JSON twin (``/api/``).
 
-Routes only translate: forms in, ``bot.casework`` does the work, a redirect
+Routes only translate: forms in, ``bot.desk.casework`` does the work, a redirect
 out (POST-redirect-GET, so a reload never repeats an action). Every form posts
 the session's CSRF token; a coordinator sees only the regions they serve.
 Live updates: ``/coordinator/stream`` (Server-Sent Events) says when anything
@@ -18,16 +18,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot import casework
 from bot.conversation.summary import CaseSummary
-from bot.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
+from bot.desk import casework
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from bot.web import auth
-from bot.web.app import LoginRequired, Services
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
-from storage import cases
+from bot.web.render import render
+from bot.web.services import LoginRequired, Services
+from storage import cases, messages, outbox, people
 from storage.db import reader, session_scope
 from storage.models import (
     Case,
@@ -35,35 +35,14 @@ from storage.models import (
     CaseStatus,
     Coordinator,
     Household,
-    Message,
-    Outbox,
     OutboxStatus,
+    row_id,
 )
 from storage.types import utcnow
 
 router = APIRouter(prefix="/coordinator")
 api = APIRouter(prefix="/api")
 LOGIN_CSRF_COOKIE = "madoguchi_login_csrf"
-
-
-def _render(svc: Services, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    flash = request.query_params.get("m")
-    base = {"flash": FLASH.get(flash or "", ""), "flash_bad": flash in BAD_FLASH}
-    return svc.templates.TemplateResponse(request, name, base | context, status_code=status)
-
-
-FLASH = {
-    "claimed": "ケースを 受けました。",
-    "taken": "ほかの 相談員が 先に 受けました。",
-    "none": "いま 待っている ケースは ありません。",
-    "sent": "返事を 送りました（届くまで 少し かかることが あります）。",
-    "noted": "メモを 残しました。",
-    "reassigned": "わたしました。相手に 知らせました。",
-    "resolved": "終わりに しました。",
-    "saved": "保存しました。",
-    "login": "ログイン名か パスワードが ちがいます。",
-}
-BAD_FLASH = {"taken", "login"}
 
 
 def _back(case_id: int, flash: str) -> RedirectResponse:
@@ -82,7 +61,7 @@ def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, svc: ServicesDep) -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(svc, request, "login.html", {"csrf": token, "login": None})
+    response = render(svc, request, "login.html", {"csrf": token, "login": None})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
     return response
 
@@ -138,26 +117,14 @@ def _waited(case: Case) -> str:
 def _queue_context(session: Session, login: Login) -> dict[str, Any]:
     me = login.coordinator
     waiting = cases.waiting(session=session, regions=me.regions)
-    mine = session.exec(
-        select(Case).where(Case.status == CaseStatus.CLAIMED, Case.claimed_by == me.id).order_by(col(Case.claimed_at))
-    ).all()
+    mine = cases.claimed_by(session=session, coordinator_id=row_id(me))
     return {"login": login, "waiting": waiting, "mine": mine, "pages": _pages_for(session, me), "waited": _waited}
 
 
 def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
     """Pages sent to this coordinator on the web whose case still waits for someone."""
     since = utcnow() - dt.timedelta(hours=24)
-    rows = session.exec(
-        select(Outbox)
-        .where(
-            Outbox.kind == "page",
-            Outbox.channel == "web",
-            Outbox.address == str(me.id),
-            Outbox.status == OutboxStatus.SENT,
-            col(Outbox.created_at) >= since,
-        )
-        .order_by(col(Outbox.id).desc())
-    ).all()
+    rows = outbox.pages_sent_to(session=session, channel="web", address=str(me.id), since=since)
     shown: dict[int, dict[str, Any]] = {}
     for row in rows:
         case_id = int(row.payload.get("case_id", 0))
@@ -171,12 +138,12 @@ def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
 
 @router.get("/", response_class=HTMLResponse)
 def queue_page(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    return _render(svc, request, "queue.html", _queue_context(session, login))
+    return render(svc, request, "queue.html", _queue_context(session, login))
 
 
 @router.get("/live/queue", response_class=HTMLResponse)
 def queue_part(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    return _render(svc, request, "_queue.html", _queue_context(session, login))
+    return render(svc, request, "_queue.html", _queue_context(session, login))
 
 
 @router.post("/claim-next")
@@ -194,11 +161,7 @@ def _logged_in(svc: Services, token: str | None) -> bool:
 
 def _version(svc: Services) -> tuple[int, int, int]:
     with Session(reader(svc.engine)) as session:
-        return (
-            session.exec(select(func.max(CaseEvent.id))).one() or 0,
-            session.exec(select(func.max(Message.id))).one() or 0,
-            session.exec(select(func.count()).where(Outbox.status == OutboxStatus.SENT)).one() or 0,
-        )
+        return cases.changes(session=session)
 
 
 @router.get("/stream")
@@ -232,19 +195,15 @@ async def stream(
 
 def _case_context(svc: Services, session: Session, login: Login, case: Case) -> dict[str, Any]:
     assert case.id is not None
-    transcript = session.exec(select(Message).where(Message.case_id == case.id).order_by(col(Message.id))).all()
+    transcript = messages.of_case(session=session, case_id=case.id)
     summary = CaseSummary(**{**_summary_defaults(case), **case.summary})
     regions = {region.id: region for region in svc.desk.ctx.kb.regions.values()}
     colleagues = [
         person
-        for person in session.exec(select(Coordinator).where(col(Coordinator.active))).all()
+        for person in people.coordinators(session=session, active_only=True)
         if case.region in person.regions and person.id != login.coordinator.id
     ]
-    failures = [
-        row
-        for row in session.exec(select(Outbox).where(Outbox.case_id == case.id)).all()
-        if row.status == OutboxStatus.FAILED
-    ]
+    failures = [row for row in outbox.for_case(session=session, case_id=case.id) if row.status == OutboxStatus.FAILED]
     return {
         "login": login,
         "case": case,
@@ -311,7 +270,7 @@ def case_page(case_id: int, request: Request, svc: ServicesDep, session: Session
     if problem:  # a casework error, shown as the flash
         context |= {"flash": problem[:200], "flash_bad": True}
         return svc.templates.TemplateResponse(request, "case.html", context)
-    return _render(svc, request, "case.html", context)
+    return render(svc, request, "case.html", context)
 
 
 @router.get("/live/cases/{case_id}", response_class=HTMLResponse)
@@ -320,7 +279,7 @@ def case_part(case_id: int, request: Request, svc: ServicesDep, session: Session
         case = casework.get_case(session, login.coordinator, case_id)
     except casework.NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
-    return _render(svc, request, "_case.html", _case_context(svc, session, login, case))
+    return render(svc, request, "_case.html", _case_context(svc, session, login, case))
 
 
 def _act(case_id: int, done: str, action: Callable[[], object]) -> Response:
@@ -371,10 +330,8 @@ def resolve(
 
 @router.get("/households", response_class=HTMLResponse)
 def households(request: Request, svc: ServicesDep, session: SessionDep, login: LoginDep) -> Response:
-    rows = session.exec(
-        select(Household).where(col(Household.region).in_(login.coordinator.regions)).order_by(col(Household.label))
-    ).all()
-    return _render(svc, request, "households.html", {"login": login, "households": rows})
+    rows = people.households_of(session=session, regions=login.coordinator.regions)
+    return render(svc, request, "households.html", {"login": login, "households": rows})
 
 
 def _regions(svc: Services, login: Login) -> Sequence[Any]:
@@ -384,7 +341,7 @@ def _regions(svc: Services, login: Login) -> Sequence[Any]:
 @router.get("/households/new", response_class=HTMLResponse)
 def household_new(request: Request, svc: ServicesDep, login: LoginDep) -> Response:
     context = {"login": login, "household": None, "regions": _regions(svc, login), "flags": casework.FLAGS}
-    return _render(svc, request, "household_form.html", context)
+    return render(svc, request, "household_form.html", context)
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
@@ -395,7 +352,7 @@ def household_edit(
     if household is None or household.region not in login.coordinator.regions:
         raise HTTPException(status_code=404, detail="not found")
     context = {"login": login, "household": household, "regions": _regions(svc, login), "flags": casework.FLAGS}
-    return _render(svc, request, "household_form.html", context)
+    return render(svc, request, "household_form.html", context)
 
 
 @router.post("/households")

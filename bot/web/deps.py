@@ -10,7 +10,7 @@ from fastapi import Depends, Form, HTTPException, Request
 from sqlmodel import Session
 
 from bot.web import auth
-from bot.web.app import LoginRequired, Services
+from bot.web.services import LoginRequired, Services
 from storage.db import session_scope
 from storage.models import Coordinator, LoginSession
 from storage.types import utcnow

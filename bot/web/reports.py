@@ -2,7 +2,7 @@
 
 Routes only pick the cases: those of the regions the logged-in coordinator
 serves, opened in a period of Asia/Tokyo dates (``from`` and ``to``, inclusive,
-YYYY-MM-DD; by default the last 30 days). ``bot.reports`` does the counting and
+YYYY-MM-DD; by default the last 30 days). ``bot.desk.reports`` does the counting and
 makes the anonymous CSV rows; this module turns them into rows a phone can show
 (label, count, percentage, a CSS bar). A bad period is a 422: the page shows it
 as a flash above the form, the CSV answers it in plain text.
@@ -20,14 +20,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot import reports
-from bot.labels import CHANNEL_LABELS, INTENT_LABELS
-from bot.paging import TOKYO
-from bot.web.app import Services
-from bot.web.coordinator import _render
+from bot.desk import reports
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
+from bot.desk.paging import TOKYO
 from bot.web.deps import LoginDep, ServicesDep, SessionDep
+from bot.web.render import render
+from bot.web.services import Services
+from storage import cases
 from storage.models import Case
 from storage.types import utcnow
 
@@ -96,17 +97,7 @@ def _today() -> dt.date:
 
 
 def _cases(session: Session, regions: Sequence[str], period: Period) -> Sequence[Case]:
-    if not regions:
-        return []
-    return session.exec(
-        select(Case)
-        .where(
-            col(Case.region).in_(regions),
-            col(Case.opened_at) >= period.start,
-            col(Case.opened_at) < period.end,
-        )
-        .order_by(col(Case.opened_at), col(Case.id))
-    ).all()
+    return cases.opened_between(session=session, regions=regions, start=period.start, end=period.end)
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -181,10 +172,10 @@ def reports_page(
         period = parse_period(first, last, _today())
     except BadPeriod as error:
         context |= {"period": default_period(_today()), "report": None, "flash": str(error), "flash_bad": True}
-        return _render(svc, request, "reports.html", context, status=422)
+        return render(svc, request, "reports.html", context, status=422)
     report = reports.make_report(_cases(session, login.coordinator.regions, period))
     context |= {"period": period} | _report_context(report)
-    return _render(svc, request, "reports.html", context)
+    return render(svc, request, "reports.html", context)
 
 
 # --- the CSV --------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ import logging
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from bot.channels import BadSignature, Stored
-from bot.web.app import Services
+from bot.channels import BadSignature, Stored, registry
 from bot.web.deps import ServicesDep
+from bot.web.services import Services
 from storage import inbound
 from storage.db import session_scope
 from storage.types import utcnow
@@ -25,7 +25,6 @@ from storage.types import utcnow
 router = APIRouter(prefix="/webhooks")
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # bytes; LINE's own limit is 2 MB for what it sends, real webhooks are a few kB
-REFUSED = {"line": 401, "telegram": 403}  # what each platform's docs expect for a bad signature or secret
 
 
 @router.post("/{name}")
@@ -40,7 +39,7 @@ async def webhook(name: str, request: Request, svc: ServicesDep) -> JSONResponse
         channel.verify(body, request.headers)
     except BadSignature as error:
         svc.desk.metrics.webhooks.labels(name, "refused").inc()
-        raise HTTPException(status_code=REFUSED.get(name, 401), detail=str(error)) from error
+        raise HTTPException(status_code=registry.row(name).refused, detail=str(error)) from error
     events = channel.events(body)
     new = await asyncio.to_thread(_store, svc, name, events) if events else 0
     svc.desk.metrics.webhooks.labels(name, "stored").inc(new)

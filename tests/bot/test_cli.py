@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.chat import run_chat
 from bot.cli import app
+from bot.cli.terminal import run_chat
 from bot.desk import Desk
 from storage.models import Case
 

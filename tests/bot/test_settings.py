@@ -23,3 +23,20 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.region == "shiroi" and settings.telegram_api_base_url == "http://127.0.0.1:9999"
     assert settings.line_channel_secret is not None and settings.line_channel_secret.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)  # secrets never print
+
+
+@pytest.mark.parametrize(
+    ("work", "url", "where"),
+    [
+        ("auto", "sqlite:///x.db", "inline"),
+        ("auto", "postgresql://u@h/db", "apart"),
+        ("apart", "sqlite:///x.db", "apart"),
+        ("elsewhere", "postgresql://u@h/db", "elsewhere"),
+    ],
+)
+def test_auto_runs_the_work_apart_on_postgresql_and_inline_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch, work: str, url: str, where: str
+) -> None:
+    monkeypatch.setenv("MADOGUCHI_WORK", work)
+    monkeypatch.setenv("MADOGUCHI_DATABASE_URL", url)
+    assert Settings(_env_file=None).work_where == where

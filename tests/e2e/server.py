@@ -235,9 +235,15 @@ def rota_add(login: str, *, region: str = "nemuro", rank: int = 0) -> list[str]:
     return ["rota", "add", login, "--region", region, "--rank", str(rank)]
 
 
+#: The checkout these tests belong to: first on the server's path, so the console script runs this tree's
+#: code even when the virtualenv's editable install points at another worktree.
+CHECKOUT = str(Path(__file__).resolve().parents[2])
+
+
 def server_env(database_url: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a test server: ours, the defaults above, then the caller's."""
-    return {**os.environ, **BASE_ENV, "MADOGUCHI_DATABASE_URL": database_url, **(env or {})}
+    path = os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **BASE_ENV, "PYTHONPATH": path, "MADOGUCHI_DATABASE_URL": database_url, **(env or {})}
 
 
 @contextlib.contextmanager

@@ -784,7 +784,7 @@ def test_a_server_killed_mid_work_loses_no_event_and_sends_nothing_twice_after_r
 
 
 def logged_sends(server: Server) -> list[int]:
-    """The outbox rows this server's log says it sent (``bot.workers``: "sent outbox=<id> ...")."""
+    """The outbox rows this server's log says it sent (``bot.runtime.dispatcher``: "sent outbox=<id> ...")."""
     return [int(number) for number in re.findall(r"sent outbox=(\d+)", server.log())]
 
 

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.conversation import Context
+from bot.runtime.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.web.app import Services, create_app
-from bot.workers import Dispatcher
 from tests.fakes.line_api import FakeLine
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.telegram_api import FakeTelegram

@@ -44,11 +44,11 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from bot.conversation import Context, Reply
-from bot.outgoing import queue_out
+from bot.desk.outgoing import queue_out
+from bot.runtime.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.web.app import create_app
 from bot.web.webhooks import MAX_BODY
-from bot.workers import Dispatcher
 from storage.db import session_scope
 from storage.inbound import MAX_ATTEMPTS
 from storage.models import InboundEvent, InboundStatus, Outbox, SeenEvent

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot import casework
-from bot.senders import WebSender
+from bot.channels.web import WebSender
+from bot.desk import casework
+from bot.runtime.dispatcher import Dispatcher
 from bot.web.app import Services
-from bot.workers import Dispatcher
 from storage.db import session_scope
 from storage.models import Case, Coordinator, Direction, Message
 from tests.builders import URGENT_TEXT, coordinator

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot.inbox import deliver
-from bot.senders import WebSender
+from bot.channels.web import WebSender
+from bot.desk.inbox import deliver
+from bot.runtime.dispatcher import Dispatcher
 from bot.web.app import Services
-from bot.workers import Dispatcher
 from storage.models import Case, CaseEvent, Outbox
 from tests.bot.web.conftest import CSRF, log_in
 from tests.builders import PASSWORD, URGENT_TEXT, arrival, coordinator

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from bot.paging import TOKYO
-from bot.reports import CSV_COLUMNS
+from bot.desk.paging import TOKYO
+from bot.desk.reports import CSV_COLUMNS
 from storage.db import session_scope
 from storage.models import Case, Conversation, Direction, Message, Person, row_id
 from storage.types import utcnow

@@ -1,0 +1,148 @@
+"""Paging: who is on call now, and the ladder when nobody claims an urgent case.
+
+Level 0 pages the first coordinator on call (the rota, by weekday and time in
+Asia/Tokyo). Not claimed by the deadline: level 1 pages the next one on call,
+and level 2 everyone who serves the region. With nobody on call at all, level 2
+comes at once. Each step is a page per coordinator in the outbox, a ``paged``
+event on the case and an honest notice to the person: who is being called and
+what to do if life is at risk. ``on_call`` is pure; the rest writes through the
+session it is given and never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.conversation.texts import Say
+from bot.desk.labels import INTENT_LABELS
+from storage import cases, outbox, people
+from storage.models import Case, Coordinator, RotaSlot, row_id
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+EVERYONE = 2
+DAY = 24 * 60
+
+
+def on_call(slots: Sequence[RotaSlot], at: dt.datetime) -> list[int]:
+    """Coordinator ids on call at ``at``, first to call first.
+
+    A slot whose end is before its start runs past midnight into the next day.
+    """
+    local = at.astimezone(TOKYO)
+    minute = local.hour * 60 + local.minute
+    today, yesterday = str(local.weekday()), str((local.weekday() - 1) % 7)
+    active: list[RotaSlot] = []
+    for slot in slots:
+        if slot.start < slot.end:
+            on = today in slot.weekdays and slot.start <= minute < slot.end
+        else:  # e.g. 17:00 -> 09:00: today's evening, or yesterday's slot running into this morning
+            on = (today in slot.weekdays and minute >= slot.start) or (yesterday in slot.weekdays and minute < slot.end)
+        if on:
+            active.append(slot)
+    ordered = sorted(active, key=lambda slot: (slot.rank, slot.id or 0))
+    return list(dict.fromkeys(slot.coordinator_id for slot in ordered))
+
+
+def serving(session: Session, region: str) -> list[Coordinator]:
+    """Active coordinators who serve ``region``."""
+    everyone = people.coordinators(session=session, active_only=True)
+    return [person for person in everyone if region in person.regions]
+
+
+LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
+REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました"}
+OPENING_CHARS = 80
+
+
+def page_text(case: Case, level: int, public_url: str | None, reason: str | None = None) -> str:
+    """What a coordinator's phone shows: how urgent, which town, what happened, and where to read more."""
+    head = "【緊急】" if case.urgent else "【相談】"
+    why = REASONS.get(reason or "", "") or LEVEL_NAMES.get(level, "")
+    lines = [f"{head}まどぐち ケース #{case.id}（{why}）", f"町: {case.town or '未確認'}"]
+    lines.append("内容: " + "、".join(INTENT_LABELS.get(intent, intent) for intent in case.intents))
+    opening = case.summary.get("opening")
+    if opening:
+        lines.append("「" + (opening if len(opening) <= OPENING_CHARS else opening[:OPENING_CHARS] + "…") + "」")
+    if public_url:
+        lines.append(f"{public_url.rstrip('/')}/coordinator/cases/{case.id}")
+    return "\n".join(lines)
+
+
+def _page_payload(case: Case, level: int, public_url: str | None, reason: str | None = None) -> dict[str, object]:
+    """A page as the outbox keeps it: the text and a 受ける button for phones, the facts for the web page."""
+    button = {"label": "受ける", "value": f"claim:{case.id}"}
+    message = {"text": page_text(case, level, public_url, reason), "choices": [button] if level >= 0 else []}
+    facts = {"case_id": case.id, "level": level, "urgent": case.urgent, "town": case.town, "region": case.region}
+    return {"messages": [message], **facts, **({"reason": reason} if reason else {})}
+
+
+@dataclass(frozen=True, slots=True)
+class Paged:
+    level: int
+    coordinator_ids: tuple[int, ...]
+    notice: Say  # what the person is told now
+
+
+def page(
+    *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
+) -> Paged:
+    """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
+    assert case.id is not None
+    staff = {row_id(person): person for person in serving(session, case.region)}
+    rota = people.rota_slots(session=session, region=case.region)
+    now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
+    if level < EVERYONE and level < len(now_on_call):
+        targets = [now_on_call[level]]
+    else:
+        level, targets = EVERYONE, list(staff)
+    for cid in targets:
+        person = staff[cid]
+        outbox.enqueue(
+            session=session,
+            kind="page",
+            channel=person.page_channel,
+            address=person.page_address or str(cid),
+            payload=_page_payload(case, level, public_url),
+            dedupe_key=f"page:{case.id}:{level}:{cid}",
+            case_id=case.id,
+            at=at,
+        )
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=targets)
+    case.page_level = level
+    case.next_page_at = at + deadline if level < EVERYONE else None
+    case.updated_at = at
+    session.add(case)
+    if not now_on_call:
+        notice = Say.WAIT_NOBODY  # nobody on the rota now: everyone is paged at once
+    elif level == 0:
+        notice = Say.WAIT_PAGED
+    else:
+        notice = Say.WAIT_STILL
+    return Paged(level, tuple(targets), notice)
+
+
+def page_claimer(
+    *, session: Session, case: Case, at: dt.datetime, reason: str = "news", public_url: str | None = None
+) -> None:
+    """Tell the coordinator who holds the case that something new and urgent came in (or that it is theirs now)."""
+    assert case.id is not None and case.claimed_by is not None
+    person = session.get(Coordinator, case.claimed_by)
+    if person is None:
+        return
+    stamp = int(at.timestamp() * 1000)
+    outbox.enqueue(
+        session=session,
+        kind="page",
+        channel=person.page_channel,
+        address=person.page_address or str(person.id),
+        payload=_page_payload(case, -1, public_url, reason),
+        dedupe_key=f"page:{case.id}:{reason}:{person.id}:{stamp}",
+        case_id=case.id,
+        at=at,
+    )
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=[person.id])

@@ -1,0 +1,33 @@
+"""What every route is given: the app's services, built once by ``bot.web.app.create_app``.
+
+Kept apart from the app factory so the routes and their dependencies
+(``bot.web.deps``) import this small module and never the factory: the arrows
+run app -> routes -> deps -> services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from bot.channels import Channel
+from bot.desk import Desk
+from bot.runtime.receiver import Receiver
+from bot.settings import Settings
+
+
+class LoginRequired(Exception):
+    """Raised by the coordinator dependency; answered with a redirect to the login page."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    desk: Desk
+    templates: Jinja2Templates
+    secret: bytes
+    channels: dict[str, Channel] = field(default_factory=dict)
+    receiver: Receiver | None = None  # woken by the webhooks when events were stored

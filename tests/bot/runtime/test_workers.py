@@ -1,0 +1,186 @@
+"""The background workers on SQLite and PostgreSQL: dispatch with retries, the paging ladder, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Outgoing
+from bot.channels.errors import DeliveryError
+from bot.channels.web import WebSender
+from bot.desk import Desk, casework
+from bot.desk.inbox import deliver
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.purger import Purger
+from bot.runtime.repager import Repager
+from storage.db import session_scope
+from storage.models import Case, CaseEvent, Coordinator, Direction, Message, Outbox, OutboxStatus
+from tests.builders import NIGHT, URGENT_TEXT, arrival, coordinator
+
+
+class Platform:
+    """A stand-in for a platform API at the network edge: fails ``failures`` times, then accepts."""
+
+    def __init__(self, failures: int = 0, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        self.failures, self.permanent, self.retry_after = failures, permanent, retry_after
+        self.delivered: list[Outgoing] = []
+        self.tries = 0
+
+    async def send(self, item: Outgoing) -> None:
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise DeliveryError("HTTP 500", permanent=self.permanent, retry_after=self.retry_after)
+        self.delivered.append(item)
+
+
+def test_a_reply_that_fails_three_times_is_delivered_once(engine: Engine, desk: Desk) -> None:
+    deliver(engine, desk, arrival("こんにちは", channel="line", address="U1"))
+    platform = Platform(failures=3)
+    now = [NIGHT]
+    dispatcher = Dispatcher(engine, {"line": platform}, desk, clock=lambda: now[0])
+    for _ in range(12):
+        asyncio.run(dispatcher.run_once())
+        now[0] += dt.timedelta(minutes=1)  # past any backoff
+    with Session(engine) as session:
+        rows = session.exec(select(Outbox)).all()
+    assert platform.tries == 3 + len(rows)
+    assert sorted(item.id for item in platform.delivered) == sorted(row.id for row in rows)  # each exactly once
+    assert all(row.status == OutboxStatus.SENT for row in rows)
+    assert desk.metrics.outbox_retries.labels("line")._value.get() == 3
+
+
+def test_retry_after_is_honoured(engine: Engine, desk: Desk) -> None:
+    deliver(engine, desk, arrival("ありがとう", channel="line", address="U1"))
+    platform = Platform(failures=1, retry_after=30.0)
+    now = [NIGHT]
+    dispatcher = Dispatcher(engine, {"line": platform}, desk, clock=lambda: now[0])
+    asyncio.run(dispatcher.run_once())
+    now[0] = NIGHT + dt.timedelta(seconds=29)
+    asyncio.run(dispatcher.run_once())
+    assert platform.delivered == []  # asked to wait 30 s: not yet
+    now[0] = NIGHT + dt.timedelta(seconds=31)
+    asyncio.run(dispatcher.run_once())
+    assert len(platform.delivered) == 1
+
+
+def test_a_permanent_failure_stops_and_shows_on_the_case(engine: Engine, desk: Desk) -> None:
+    person_on_call = coordinator(engine, "tonight", on_call=True)
+    handled = deliver(engine, desk, arrival(URGENT_TEXT, channel="line", address="U1"))
+    platform = Platform(failures=99, permanent=True)
+    dispatcher = Dispatcher(engine, {"line": platform, "web": WebSender()}, desk, clock=lambda: NIGHT)
+    asyncio.run(dispatcher.run_once())
+    asyncio.run(dispatcher.run_once())
+    with Session(engine) as session:
+        replies = session.exec(select(Outbox).where(Outbox.channel == "line")).all()
+        assert replies and all(row.status == OutboxStatus.FAILED and row.attempts == 1 for row in replies)
+        failed = session.exec(select(CaseEvent).where(CaseEvent.kind == "delivery_failed")).all()
+        assert {event.case_id for event in failed} == {handled.case_id}
+        page = session.exec(select(Outbox).where(Outbox.kind == "page")).one()
+        assert page.status == OutboxStatus.SENT and page.address == str(person_on_call.id)
+    assert platform.tries == len(replies)
+
+
+def test_the_ladder_pages_the_next_one_then_everyone_and_tells_the_person_each_time(engine: Engine, desk: Desk) -> None:
+    first = coordinator(engine, "first", on_call=True, rank=0)
+    second = coordinator(engine, "second", on_call=True, rank=1)
+    third = coordinator(engine, "third")
+    deliver(engine, desk, arrival(URGENT_TEXT))
+    now = [NIGHT]
+    repager = Repager(engine, desk, clock=lambda: now[0])
+    assert asyncio.run(repager.run_once()) == 0  # deadline not reached
+    now[0] = NIGHT + dt.timedelta(minutes=5)
+    assert asyncio.run(repager.run_once()) == 1
+    now[0] = NIGHT + dt.timedelta(minutes=10)
+    assert asyncio.run(repager.run_once()) == 1
+    now[0] = NIGHT + dt.timedelta(minutes=60)
+    assert asyncio.run(repager.run_once()) == 0  # everyone was paged: the case stays at the top of the queue
+    with Session(engine) as session:
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page").order_by(col(Outbox.id))).all()
+        assert [(row.payload["level"], row.address) for row in pages] == [
+            (0, str(first.id)),
+            (1, str(second.id)),
+            (2, str(first.id)),
+            (2, str(second.id)),
+            (2, str(third.id)),
+        ]
+        notices = session.exec(
+            select(Message).where(Message.direction == Direction.SYSTEM).order_by(col(Message.id))
+        ).all()
+        assert len(notices) == 2 and all("まだ 相談員に つながっていません" in (m.text or "") for m in notices)
+
+
+def test_a_claim_stops_the_ladder(engine: Engine, desk: Desk) -> None:
+    coordinator(engine, "first", on_call=True)
+    handled = deliver(engine, desk, arrival(URGENT_TEXT))
+    assert handled.case_id is not None
+    with session_scope(engine) as session:
+        me = session.exec(select(Coordinator)).one()
+        assert casework.claim(session, desk, me, handled.case_id, NIGHT + dt.timedelta(minutes=2))
+    repager = Repager(engine, desk, clock=lambda: NIGHT + dt.timedelta(minutes=30))
+    assert asyncio.run(repager.run_once()) == 0
+    with Session(engine) as session:
+        case = session.get(Case, handled.case_id)
+        assert case is not None and case.page_level == 0
+
+
+def test_old_message_text_is_purged_and_recent_text_kept(engine: Engine, desk: Desk) -> None:
+    deliver(engine, desk, arrival("むかしの 話", key="old", at=NIGHT - dt.timedelta(days=400)))
+    deliver(engine, desk, arrival("きょうの 話", key="new", at=NIGHT))
+    purged = asyncio.run(Purger(engine, desk, clock=lambda: NIGHT).run_once())
+    with Session(engine) as session:
+        inbound = select(Message).where(Message.direction == Direction.IN).order_by(col(Message.id))
+        texts = [message.text for message in session.exec(inbound).all()]
+    assert purged >= 2  # the old message and the bot's replies to it
+    assert texts == [None, "きょうの 話"]
+
+
+def test_an_intake_the_person_stopped_answering_reaches_the_queue(engine: Engine, desk: Desk) -> None:
+    deliver(engine, desk, arrival("グループホームの 体験を してみたい"))
+    deliver(engine, desk, arrival("はい", choice="yes"))  # "may I ask a few questions?"
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+        assert case.escalated_at is None  # the intake is running: not in the queue yet
+    quiet = Repager(engine, desk, clock=lambda: NIGHT + dt.timedelta(minutes=29))
+    assert asyncio.run(quiet.run_once()) == 0
+    later = Repager(engine, desk, clock=lambda: NIGHT + dt.timedelta(minutes=31))
+    assert asyncio.run(later.run_once()) == 1
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+        assert case.escalated_at == NIGHT + dt.timedelta(minutes=31) and not case.urgent
+        assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []  # queued, nobody woken
+
+
+CHECK_TEXT = "前は死にたいと思ってた時期もありました"  # a risk cue the context lowers to a check
+
+
+def test_a_check_left_unanswered_after_a_risk_cue_pages_and_tells_the_person(engine: Engine, desk: Desk) -> None:
+    on_call = coordinator(engine, "tonight", on_call=True)
+    handled = deliver(engine, desk, arrival(CHECK_TEXT))
+    with Session(engine) as session:
+        case = session.get(Case, handled.case_id)
+        assert case is not None and not case.urgent and case.escalated_at == NIGHT  # queued, nobody woken yet
+        assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence / 2).run_once()) == 0
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 1
+    with Session(engine) as session:
+        case = session.get(Case, handled.case_id)
+        assert case is not None and case.urgent and case.check_due_at is None
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page")).all()
+        assert [row.address for row in pages] == [str(on_call.id)]
+        notice = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).one()
+        assert "相談員に" in (notice.text or "")
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 0  # once
+
+
+def test_an_answered_check_does_not_page_on_silence(engine: Engine, desk: Desk) -> None:
+    coordinator(engine, "tonight", on_call=True)
+    deliver(engine, desk, arrival(CHECK_TEXT))
+    deliver(engine, desk, arrival("いいえ", choice="no", at=NIGHT + dt.timedelta(minutes=1)))
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + dt.timedelta(minutes=30)).run_once()) == 0
+    with Session(engine) as session:
+        assert session.exec(select(Outbox).where(Outbox.kind == "page")).all() == []
+        case = session.exec(select(Case)).one()
+        assert not case.urgent and case.escalated_at is not None  # a human still sees it in the queue

@@ -1,0 +1,58 @@
+"""Where ``madoguchi serve`` runs the work behind the 200 (``MADOGUCHI_WORK``), as real processes.
+
+The default (``auto``) is apart on PostgreSQL, so the two-servers test runs it
+that way, and inline on SQLite, where the other e2e tests run. Here: apart, the
+work process exists and dies with ``serve`` even on SIGKILL; inline, elsewhere
+and auto on SQLite start none.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import Server, running_server
+
+pytestmark = pytest.mark.slow
+
+
+def _children(server: Server) -> list[int]:
+    assert server.process is not None
+    pid = server.process.pid
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in listed.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path: Path) -> None:
+    with running_server(
+        f"sqlite:///{tmp_path / 'apart.db'}", log_dir=tmp_path, env={"MADOGUCHI_WORK": "apart"}
+    ) as server:
+        (worker,) = _children(server)
+        assert _alive(worker)
+        assert "work ready" in server.log()
+        server.kill()  # SIGKILL: no shutdown code runs in serve
+        deadline = time.monotonic() + 5
+        while _alive(worker):
+            assert time.monotonic() < deadline, "the work process outlived a killed serve"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("where", ["inline", "elsewhere", "auto"])
+def test_inline_elsewhere_and_auto_on_sqlite_start_no_second_process(tmp_path: Path, where: str) -> None:
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    with running_server(url, log_dir=tmp_path, env={"MADOGUCHI_WORK": where}) as server:
+        assert _children(server) == []
+        assert "work ready" not in server.log()
