@@ -80,16 +80,21 @@ def claim_next(*, session: Session, coordinator_id: int, regions: Iterable[str],
             return case_id
 
 
-def due_for_repage(*, session: Session, at: dt.datetime, limit: int = 20) -> Sequence[Case]:
-    """Urgent cases nobody claimed by their deadline."""
+def _open_and_due(session: Session, deadline: Any, at: dt.datetime, limit: int) -> Sequence[Case]:
+    """Open cases whose ``deadline`` column has passed, oldest first, locked for this worker only."""
     query = (
         select(Case)
-        .where(Case.status == CaseStatus.OPEN, col(Case.next_page_at).is_not(None), col(Case.next_page_at) <= at)
-        .order_by(col(Case.next_page_at))
+        .where(Case.status == CaseStatus.OPEN, col(deadline).is_not(None), col(deadline) <= at)
+        .order_by(col(deadline))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     return session.exec(query).all()
+
+
+def due_for_repage(*, session: Session, at: dt.datetime, limit: int = 20) -> Sequence[Case]:
+    """Urgent cases nobody claimed by their deadline."""
+    return _open_and_due(session, Case.next_page_at, at, limit)
 
 
 def advance_page(*, session: Session, case_id: int, level: int, at: dt.datetime, next_at: dt.datetime | None) -> bool:
@@ -110,14 +115,7 @@ def events(*, session: Session, case_id: int) -> Sequence[CaseEvent]:
 
 def unanswered_checks(*, session: Session, at: dt.datetime, limit: int = 20) -> Sequence[Case]:
     """Open cases whose check question, asked after a risk cue, got no answer by its deadline."""
-    query = (
-        select(Case)
-        .where(Case.status == CaseStatus.OPEN, col(Case.check_due_at).is_not(None), col(Case.check_due_at) <= at)
-        .order_by(col(Case.check_due_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return session.exec(query).all()
+    return _open_and_due(session, Case.check_due_at, at, limit)
 
 
 def stale_intakes(*, session: Session, before: dt.datetime, limit: int = 20) -> Sequence[Case]:
