@@ -125,6 +125,8 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     """Handle one message from one person."""
     turn = _Turn(replace(state, turns=state.turns + 1), ctx)
     texts = ctx.texts
+    if inbound.kind == Kind.MEDIA and turn.state.phase == Phase.CHECK and turn.state.checking is not None:
+        return _check_answered(turn, inbound, None)  # a sticker for an answer is not a no: unclear pages
     if inbound.kind != Kind.TEXT:
         return _not_words(turn, inbound)
     reading = None if inbound.choice else ctx.classifier.classify(inbound.text) if inbound.text.strip() else None

@@ -261,6 +261,13 @@ def test_a_yes_or_anything_unclear_to_the_check_pages_with_the_numbers(ctx: Cont
     assert d.state.asking == Slot.OTHERS  # a person at risk is asked first whether anyone is with them
 
 
+def test_a_sticker_for_an_answer_to_the_check_is_unclear_and_pages(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("前は死にたいと思ってた時期もありました")
+    out = respond(d.state, Inbound("（スタンプ）", NOW, kind=Kind.MEDIA), ctx)
+    assert any(isinstance(e, Escalate) and e.urgent for e in out.effects) and "0120-279-338" in out.text
+
+
 def test_a_no_to_the_check_is_thanked_and_pages_nobody(ctx: Context) -> None:
     d = Dialogue(ctx)
     d.say("5年前に元夫から暴力を受けていました")
