@@ -3,15 +3,18 @@
 How a decision is made (and why):
 
 * Every message is normalised, tokenised once and analysed by the lexicon
-  (``matcher``). Active *urgent* rules are decisive: their intent is on and the
-  message is urgent whatever the model says. A missed emergency is far worse
-  than a false alarm, and a statistical model can be wrong in ways nobody
-  predicted, so urgency never rests on the model alone.
+  (``matcher``). Active ``now`` rules page, ``check`` rules make the bot ask. A
+  missed emergency is far worse than a false alarm, and a statistical model can
+  be wrong in ways nobody predicted, so a risk cue never rests on the model
+  alone: a cue the context sets aside by time or mood (past, hypothetical...)
+  is lowered to ``check``, not dropped (``lexicon/context.yaml``).
 * The linear model (``model``) scores every intent and the urgent flag from the
   words and from the rule evidence; an intent is on when its probability passes
   the threshold chosen by cross-validation at training time.
-* The model may *add* urgency (a crisis worded in a way no rule knows), never
-  take away what a rule found. Each urgent decision lists what raised it.
+* The model may *add* urgency (a crisis worded in a way no rule knows): ``now``
+  only when it is very sure, ``check`` below that. It may *doubt* a rule (虐待だろ
+  これｗ), which lowers the rule's ``now`` to ``check`` — asked about, never
+  cleared. Each decision lists what raised it.
 * ``other`` is on only when nothing else is.
 """
 

@@ -7,10 +7,14 @@ calibrated-enough probabilities to threshold, and its weights can be exported
 and read (``model.py`` scores them without scikit-learn at run time).
 
 One binary model per label (the seven intents and ``urgent``), class weights
-balanced because the labels are rare. The regularisation strength C and the
-per-label thresholds are chosen by 5-fold cross-validation on the training file
-only; the dev file is never seen here. Thresholds are tuned on the *combined*
-decision (``classifier.combine``), rules included, so what is tuned is what runs.
+balanced because the labels are rare. The training file is joined by everyday
+talk from the corpus (``intents.corpus``) as negatives. The regularisation
+strength C and the per-intent thresholds are chosen by 5-fold cross-validation
+on that data; the urgency thresholds (``check``, ``now``, the always-urgent
+intents) on calibration data the model was not trained on, written by another
+writer (``choose_urgency``). The dev file is never seen here. Thresholds are
+tuned on the *combined* decision (``classifier.combine``), rules included, so
+what is tuned is what runs.
 """
 
 from __future__ import annotations
