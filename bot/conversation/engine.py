@@ -369,7 +369,8 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     assert slot is not None
     if not inbound.choice and texts.is_short_answer("stop", inbound.text):
         turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
-        turn.say(Say.STOP_INTAKE)
+        # A person at risk who says もういい is never left without the number and an open door.
+        turn.say(Say.STOP_INTAKE_AT_RISK if turn.state.facts.urgent else Say.STOP_INTAKE)
         if turn.state.escalated:
             _update(turn)
         else:

@@ -58,6 +58,7 @@ class Say(StrEnum):
     FORGET_DONE = "forget_done"
     FORGET_CANCEL = "forget_cancel"
     STOP_INTAKE = "stop_intake"
+    STOP_INTAKE_AT_RISK = "stop_intake_at_risk"
     NOTED = "noted"
     MENU_URGENT = "menu_urgent"
     MENU_FAQ = "menu_faq"

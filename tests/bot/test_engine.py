@@ -261,6 +261,14 @@ def test_a_yes_or_anything_unclear_to_the_check_pages_with_the_numbers(ctx: Cont
     assert d.state.asking == Slot.OTHERS  # a person at risk is asked first whether anyone is with them
 
 
+def test_a_person_at_risk_who_says_enough_keeps_the_number_and_an_open_door(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("もう死にたい")
+    out = d.say("もういい")
+    assert "0120-279-338" in out.text and "いつでも 書いて" in out.text
+    assert d.state.facts.urgent and len([e for e in d.effects if isinstance(e, Escalate) and e.urgent]) == 1
+
+
 def test_a_sticker_for_an_answer_to_the_check_is_unclear_and_pages(ctx: Context) -> None:
     d = Dialogue(ctx)
     d.say("前は死にたいと思ってた時期もありました")
