@@ -57,19 +57,18 @@ def first_reply(reading: Classification, pending: Check | None = None) -> Say:
 
 def check_for(reading: Classification) -> Check:
     """What to ask about when a message is read ``check``: the risk its cue came from."""
-    cues, rules, intents = reading.cues, reading.rules, set(reading.intents)
+    rules, seen = reading.rules, reading.cues | set(reading.intents)
     if rules & LENDERS:
         return Check.COLLECTOR
     if rules & CARER_AT_LIMIT:
         return Check.CARER
-    for intent in (*sorted(cues), *reading.intents):
-        if intent == Intent.CRISIS:
-            return Check.CRISIS
-    if Intent.DEBT_OR_ABUSE in cues or Intent.DEBT_OR_ABUSE in intents:
+    if Intent.CRISIS in seen:
+        return Check.CRISIS
+    if Intent.DEBT_OR_ABUSE in seen:
         return Check.VIOLENCE
-    if Intent.HOUSING_SEARCH in cues or Intent.HOUSING_SEARCH in intents:
+    if Intent.HOUSING_SEARCH in seen:
         return Check.HOUSING
-    if Intent.CAREGIVER_EMERGENCY in intents:
+    if Intent.CAREGIVER_EMERGENCY in seen:
         return Check.CARER
     return Check.GENERAL
 
