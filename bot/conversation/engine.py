@@ -312,7 +312,7 @@ def _check(turn: _Turn, reading: Classification, text: str) -> Outcome:
     kind = situation.check_for(reading)
     facts = _merge(turn.state.facts, reading.intents, (), _evidence(reading), text)
     turn.state = replace(turn.state, facts=facts, phase=Phase.CHECK, asking=None, checking=kind)
-    turn.say(situation.QUESTION[kind], turn.ctx.texts.choices("check"))
+    turn.say(situation.CHECKS[kind].question, turn.ctx.texts.choices("check"))
     _escalate(turn, tuple(f"確認中: {reason}" for reason in reading.check_because), text)
     turn.effects.append(AwaitAnswer(page_on_silence=bool(reading.cues)))
     return turn.done()
@@ -334,10 +334,10 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
         return turn.done()
     said_yes = (chosen is not None and chosen.value == "yes") or turn.ctx.texts.is_short_answer("yes", inbound.text)
     reason = "確認の 質問に「はい」" if said_yes else "確認の 返事が はっきりしない（念のため）"
-    confirmed = situation.CONFIRMS[kind]
-    facts = _merge(turn.state.facts, (confirmed,) if confirmed else (), (), (), None)
+    check = situation.CHECKS[kind]
+    facts = _merge(turn.state.facts, (check.intent,) if check.intent else (), (), (), None)
     turn.state = replace(turn.state, phase=Phase.IDLE, facts=facts)
-    return _urgent(turn, reading, inbound.text, situation.CONFIRMED[kind], (reason,))
+    return _urgent(turn, reading, inbound.text, check.confirmed, (reason,))
 
 
 # --- the intake -----------------------------------------------------------------------------

@@ -11,6 +11,8 @@ so it is data-driven and explainable like the rest of the reading.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.conversation.model import Check
 from bot.conversation.texts import Say
 from intents import Classification, Intent
@@ -73,30 +75,22 @@ def check_for(reading: Classification) -> Check:
     return Check.GENERAL
 
 
-#: The question for each check, and the first reply once the answer confirms the risk.
-QUESTION = {
-    Check.CRISIS: Say.CHECK_CRISIS,
-    Check.VIOLENCE: Say.CHECK_VIOLENCE,
-    Check.COLLECTOR: Say.CHECK_COLLECTOR,
-    Check.CARER: Say.CHECK_CARER,
-    Check.HOUSING: Say.CHECK_HOUSING,
-    Check.GENERAL: Say.CHECK_GENERAL,
-}
-CONFIRMED = {
-    Check.CRISIS: Say.CRISIS,
-    Check.VIOLENCE: Say.ABUSE,
-    Check.COLLECTOR: Say.COLLECTOR,
-    Check.CARER: Say.CARER_LIMIT,
-    Check.HOUSING: Say.HOUSING_TONIGHT,
-    Check.GENERAL: Say.URGENT,
-}
-#: The intent a confirmed check stands for, when the message itself did not carry it (so the intake
-#: asks a person at risk first whether anyone is with them, and the case shows what it is about).
-CONFIRMS: dict[Check, Intent | None] = {
-    Check.CRISIS: Intent.CRISIS,
-    Check.VIOLENCE: Intent.DEBT_OR_ABUSE,
-    Check.COLLECTOR: Intent.DEBT_OR_ABUSE,
-    Check.CARER: Intent.CAREGIVER_EMERGENCY,
-    Check.HOUSING: Intent.HOUSING_SEARCH,
-    Check.GENERAL: None,
+@dataclass(frozen=True, slots=True)
+class CheckWords:
+    """One check, as the engine uses it: the question, the first reply once the answer confirms the
+    risk, and the intent it stands for when the message itself did not carry it (so the intake asks a
+    person at risk first whether anyone is with them, and the case shows what it is about)."""
+
+    question: Say
+    confirmed: Say
+    intent: Intent | None
+
+
+CHECKS: dict[Check, CheckWords] = {
+    Check.CRISIS: CheckWords(Say.CHECK_CRISIS, Say.CRISIS, Intent.CRISIS),
+    Check.VIOLENCE: CheckWords(Say.CHECK_VIOLENCE, Say.ABUSE, Intent.DEBT_OR_ABUSE),
+    Check.COLLECTOR: CheckWords(Say.CHECK_COLLECTOR, Say.COLLECTOR, Intent.DEBT_OR_ABUSE),
+    Check.CARER: CheckWords(Say.CHECK_CARER, Say.CARER_LIMIT, Intent.CAREGIVER_EMERGENCY),
+    Check.HOUSING: CheckWords(Say.CHECK_HOUSING, Say.HOUSING_TONIGHT, Intent.HOUSING_SEARCH),
+    Check.GENERAL: CheckWords(Say.CHECK_GENERAL, Say.URGENT, None),
 }
