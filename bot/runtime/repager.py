@@ -55,16 +55,7 @@ class Repager:
                 if not cases.advance_page(session=session, case_id=row_id(case), level=level, at=at, next_at=None):
                     continue  # claimed or advanced meanwhile
                 session.refresh(case)
-                paged = paging.page(
-                    session=session,
-                    case=case,
-                    level=level + 1,
-                    at=at,
-                    deadline=self.desk.page_deadline,
-                    public_url=self.desk.public_url,
-                )
-                self.desk.metrics.pages.labels(str(paged.level)).inc()
-                self._tell(session, case, paged, at)
+                self._page(session, case, level + 1, at)
                 done += 1
             for case in cases.unanswered_checks(session=session, at=at):
                 self._page_unanswered_check(session, case, at)
@@ -89,17 +80,18 @@ class Repager:
         session.add(case)
         reasons = ["確認の 質問に 返事が ありません"]
         cases.add_event(session=session, case_id=row_id(case), kind="escalated", at=at, urgent=True, reasons=reasons)
+        self._page(session, case, 0, at)
+
+    def _page(self, session: Session, case: Case, level: int, at: dt.datetime) -> None:
+        """Page at ``level``, count it, and tell the person who is being called."""
         paged = paging.page(
             session=session,
             case=case,
-            level=0,
+            level=level,
             at=at,
             deadline=self.desk.page_deadline,
             public_url=self.desk.public_url,
         )
         self.desk.metrics.pages.labels(str(paged.level)).inc()
-        self._tell(session, case, paged, at)
-
-    def _tell(self, session: Session, case: Case, paged: paging.Paged, at: dt.datetime) -> None:
         text = self.desk.ctx.texts.say(paged.notice, case.region, minutes=self.desk.deadline_minutes)
         to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice")
