@@ -77,9 +77,7 @@ def char_grams(text: str, synonyms: Sequence[Sequence[str]] = ()) -> Counter[str
     so a question and an answer that say the same thing in other words still share grams.
     """
     flat = normalize(text).replace(" ", "")
-    flat += "".join(
-        f" {group[0]}" for group in synonyms if group[0] not in flat and any(word in flat for word in group[1:])
-    ).replace(" ", "")
+    flat += "".join(group[0] for group in synonyms if group[0] not in flat and any(word in flat for word in group[1:]))
     grams = Counter(flat)
     grams.update(flat[i : i + 2] for i in range(len(flat) - 1))
     return grams
@@ -149,18 +147,18 @@ class FaqIndex:
         documents: list[Counter[str]] = []
         self._variants: list[list[tuple[str, str]]] = []  # per entry: (variant text, its lemma string)
         self._vocabulary: list[frozenset[str]] = []  # per entry: every noun its questions and answer use
+        question_grams: list[list[Counter[str]]] = []  # per entry, per variant: kept for the variant vectors
         for answer in self._answers:
-            self._vocabulary.append(
-                frozenset().union(*(_nouns(self._tokens(text)) for text in (*answer.entry.questions, answer.text)))
-            )
+            tokens = {text: self._tokens(text) for text in (*answer.entry.questions, answer.text)}  # each text once
+            self._vocabulary.append(frozenset().union(*(_nouns(words) for words in tokens.values())))
+            per_question = [self._grams(question) for question in answer.entry.questions]
             grams: Counter[str] = Counter()
-            variants = []
-            for question in answer.entry.questions:
-                grams.update(self._grams(question))
-                variants.append((question, _lemma_string(self._tokens(question))))
+            for question_gram in per_question:
+                grams.update(question_gram)
             grams.update(self._grams(answer.text))  # the answer counts as one more variant
             documents.append(grams)
-            self._variants.append(variants)
+            question_grams.append(per_question)
+            self._variants.append([(q, _lemma_string(tokens[q])) for q in answer.entry.questions])
         self._all_nouns = frozenset().union(*self._vocabulary)
         frequency = Counter(gram for document in documents for gram in document)
         total = len(documents)
@@ -170,9 +168,7 @@ class FaqIndex:
         for index, document in enumerate(documents):
             for gram, weight in self._vector(document).items():
                 self._postings[gram].append((index, weight))
-        self._variant_vectors = [
-            [self._vector(self._grams(question)) for question in answer.entry.questions] for answer in self._answers
-        ]
+        self._variant_vectors = [[self._vector(grams) for grams in per_question] for per_question in question_grams]
 
     def _grams(self, text: str) -> Counter[str]:
         return char_grams(text, self._synonyms)
