@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 _PHONE = re.compile(r"^(1\d{2}|#\d{4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")  # 119, #8008, 0153-73-3178
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HIRAGANA = re.compile(r"[\u3041-\u3096ー]+")
 
 
 def _check_phone(value: str) -> str:
@@ -139,9 +140,23 @@ class Region(_Strict):
     name: str
     prefecture: str
     towns: list[str] = Field(min_length=1)
+    town_readings: dict[str, str] = Field(
+        default_factory=dict,
+        description="each town's name read in hiragana, without 市/町/村, so a town typed in kana or romaji is known",
+    )
     hub: Hub
     resources: list[Resource] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="gaps the sources name, for coordinators")
+
+    @model_validator(mode="after")
+    def _readings_are_of_towns(self) -> Region:
+        unknown = sorted(set(self.town_readings) - set(self.towns))
+        if unknown:
+            raise ValueError(f"town_readings for towns the region does not have: {unknown}")
+        not_kana = sorted(town for town, kana in self.town_readings.items() if not _HIRAGANA.fullmatch(kana))
+        if not_kana:
+            raise ValueError(f"town_readings must be hiragana: {not_kana}")
+        return self
 
 
 class FaqEntry(Sourced):

@@ -37,6 +37,10 @@ def encode(state: PersonState) -> dict[str, Any]:
         "escalated": state.escalated,
         "turns": state.turns,
         "checking": str(state.checking) if state.checking else None,
+        "human": state.human,
+        "professional": state.professional,
+        "nudges": state.nudges,
+        "reasked": state.reasked,
     }
 
 
@@ -66,6 +70,10 @@ def decode(data: dict[str, Any], region: str) -> PersonState:
             escalated=bool(data["escalated"]),
             turns=int(data["turns"]),
             checking=Check(data["checking"]) if data.get("checking") else None,  # absent in older states
+            human=data.get("human"),
+            professional=bool(data.get("professional", False)),
+            nudges=int(data.get("nudges", 0)),
+            reasked=bool(data.get("reasked", False)),
         )
     except (KeyError, TypeError, ValueError):
         return PersonState.new(region)

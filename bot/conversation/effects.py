@@ -28,11 +28,15 @@ class UpdateCase:
 
 @dataclass(frozen=True, slots=True)
 class Escalate:
-    """Put the case in front of a coordinator; ``urgent`` pages the one on call now."""
+    """Put the case in front of a coordinator; ``urgent`` pages the one on call now.
+
+    ``news``: new urgent news on a case already paged (a second person collapsed mid-intake): the
+    coordinators paged for it, or the one who holds it, hear about it again."""
 
     urgent: bool
     reasons: tuple[str, ...]
     summary: CaseSummary
+    news: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from bot.conversation import intake, situation
+from bot.conversation.answers import UNKNOWN, AnswerReader, AnswerWords, Town
 from bot.conversation.effects import (
     AskConsent,
     AwaitAnswer,
@@ -45,7 +47,7 @@ from bot.conversation.effects import (
 )
 from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import summarize
-from bot.conversation.texts import Say, Texts
+from bot.conversation.texts import Say, Texts, fold
 from intents import Classification, Classifier, Intent, Urgency
 from knowledge.loader import KnowledgeBase
 from knowledge.retrieval import FaqIndex
@@ -81,6 +83,20 @@ class Context:
     texts: Texts
     _indexes: dict[str, FaqIndex] = field(default_factory=dict)
     _building: threading.Lock = field(default_factory=threading.Lock)
+    _towns: dict[str, tuple[Town, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def answers(self) -> AnswerReader:
+        """Reads free-text answers (towns, who is writing, who is with them); words from ``answers.yaml``."""
+        return AnswerReader(AnswerWords.load(), self.classifier.tokenizer)
+
+    def town_forms(self, region: str) -> tuple[Town, ...]:
+        """The region's towns with the ways people write them (kanji, kana, romaji)."""
+        forms = self._towns.get(region)
+        if forms is None:
+            info = self.kb.region(region)
+            forms = self._towns[region] = self.answers.towns_of(tuple(info.towns), info.town_readings)
+        return forms
 
     def faq(self, region: str) -> FaqIndex:
         """The FAQ index of a region, built on first use (building one costs about 0.2 s); thread-safe."""
@@ -111,8 +127,12 @@ class _Turn:
     effects: list[Effect] = field(default_factory=list)
     reading: Classification | None = None
 
-    def say(self, key: Say, choices: tuple[Choice, ...] = ()) -> None:
-        self.replies.append(Reply(self.ctx.texts.say(key, self.state.region), choices))
+    def say(self, key: Say, choices: tuple[Choice, ...] = (), **values: str) -> None:
+        self.replies.append(Reply(self.words(key, **values), choices))
+
+    def words(self, key: Say, **values: str) -> str:
+        """A message in this person's register (a supporter reads the professional one)."""
+        return self.ctx.texts.say(key, self.state.region, professional=self.state.professional, **values)
 
     def add(self, text: str, choices: tuple[Choice, ...] = ()) -> None:
         self.replies.append(Reply(text, choices))
@@ -125,6 +145,8 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     """Handle one message from one person."""
     turn = _Turn(replace(state, turns=state.turns + 1), ctx)
     texts = ctx.texts
+    if inbound.kind != Kind.TEXT and turn.state.human is not None:
+        return _with_human(turn, inbound, None)
     if inbound.kind == Kind.MEDIA and turn.state.phase == Phase.CHECK and turn.state.checking is not None:
         return _check_answered(turn, inbound, None)  # a sticker for an answer is not a no: unclear pages
     if inbound.kind != Kind.TEXT:
@@ -137,12 +159,18 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         turn.state = replace(turn.state, phase=Phase.CONFIRM_FORGET)
         turn.say(Say.FORGET_CONFIRM, texts.choices("forget"))
         return turn.done()
+    if turn.state.human is not None:
+        return _with_human(turn, inbound, reading)
+    if reading is not None and "professional" in reading.terms:
+        turn.state = replace(turn.state, professional=True)
 
-    if reading is not None and _is_news(turn.state, reading):
+    if reading is not None and _is_news(turn, reading):
+        _learn(turn, inbound.text)
         return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
     if turn.state.phase == Phase.CHECK and turn.state.checking is not None:
         return _check_answered(turn, inbound, reading)
     if reading is not None and reading.urgency == Urgency.CHECK and not turn.state.facts.urgent:
+        _learn(turn, inbound.text)
         return _check(turn, reading, inbound.text)
 
     if turn.state.phase == Phase.CONSENT:
@@ -159,8 +187,61 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
             return _offer_answered(turn, answer, _call_a_person)
     elif turn.state.phase == Phase.INTAKE and turn.state.asking is not None:
         return _intake_answer(turn, inbound, reading)
+    telling = turn.state.phase == Phase.TELLING
     turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
-    return _fresh(turn, inbound, reading)
+    if not inbound.choice:
+        _learn(turn, inbound.text)
+    return _fresh(turn, inbound, reading, telling=telling)
+
+
+def join(state: PersonState, ctx: Context, name: str | None) -> Outcome:
+    """A coordinator claimed the case: the bot stops asking and tells the person, once, who is reading.
+
+    ``name``: how the coordinator chose to be named to the person; None names the role only.
+    From now on the person's messages go to the coordinator and the bot stays quiet (``_with_human``).
+    """
+    turn = _Turn(replace(state, phase=Phase.IDLE, asking=None, checking=None, human=name or ""), ctx)
+    if name:
+        turn.say(Say.CLAIMED_BY, name=name)
+    else:
+        turn.say(Say.CLAIMED)
+    return turn.done()
+
+
+def close(state: PersonState) -> PersonState:
+    """The case was resolved: a fresh start with the bot, keeping only what the person agreed to.
+
+    The person can always come back; their next message is read afresh and opens a new case when needed.
+    """
+    return PersonState(region=state.region, consent=state.consent, professional=state.professional)
+
+
+def closing_text(ctx: Context, region: str, name: str | None, *, professional: bool = False) -> str:
+    """The kind default a coordinator may send (and edit) when resolving a case."""
+    if name:
+        return ctx.texts.say(Say.CLOSING, region, professional=professional, name=name)
+    return ctx.texts.say(Say.CLOSING_ANONYMOUS, region, professional=professional)
+
+
+def _with_human(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    """A coordinator has the case: never talk over them.
+
+    The message reaches the case (the desk keeps every message); the bot says nothing, except when
+    it brings new urgent danger: then the number to call comes at once and the coordinator who
+    holds the case is alerted, but no question is asked.
+    """
+    if inbound.kind == Kind.MEDIA:
+        turn.effects.append(NoteReceived(inbound.text))
+        return turn.done()
+    if reading is not None and _is_news(turn, reading):
+        pending = turn.state.checking
+        turn.say(situation.first_reply(reading, pending))
+        because = reading.urgent_because or reading.check_because
+        turn.state = replace(
+            turn.state, facts=_merge(turn.state.facts, reading.intents, because, _evidence(reading), None, urgent=True)
+        )
+        _escalate(turn, because, inbound.text, urgent=True, news=True)
+    return turn.done()
 
 
 def _asks_about(reading: Classification | None, text: str, *, any_topic: bool = False) -> bool:
@@ -193,11 +274,13 @@ def _not_words(turn: _Turn, inbound: Inbound) -> Outcome:
     return turn.done()
 
 
-def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None, *, telling: bool = False) -> Outcome:
+    """A message read afresh. ``telling``: it answers 「なにが ありましたか？」 (the menu's いま こまっている)."""
     texts, region = turn.ctx.texts, turn.state.region
     button = intake.picked(inbound, texts.choices("menu"))
     menu = button.value if button is not None else None
     if menu == "menu:urgent":
+        turn.state = replace(turn.state, phase=Phase.TELLING)
         turn.say(Say.MENU_URGENT)
         return turn.done()
     if menu == "menu:faq":
@@ -239,7 +322,38 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Out
         _update(turn)
         turn.say(Say.NOTED)
         return turn.done()
-    turn.say(Say.GREETING, texts.choices("menu"))
+    if telling or (turn.state.turns > 1 and len(fold(inbound.text)) > SHORT_MESSAGE):
+        return _heard(turn, inbound.text)  # a story after the first message: heard, not met with a menu
+    return _nudge(turn, inbound.text)
+
+
+NUDGES = (Say.NUDGE_FIRST, Say.NUDGE_AGAIN, Say.NUDGE_MENU)
+SHORT_MESSAGE = 8  # characters: 😢, 「…」, 「ねむれない」, 「ひま」
+
+
+def _nudge(turn: _Turn, text: str) -> Outcome:
+    """A message the bot cannot place: answered as a person would, never the same words twice in a row.
+
+    The greeting and its menu come once, for a first message that is more than a word; an emoji, 「…」
+    or one word gets a human question instead; later ones alternate between two other answers, the
+    menu coming back only with other words.
+    """
+    texts, count = turn.ctx.texts, turn.state.nudges
+    if count == 0:
+        short = len(fold(text)) <= SHORT_MESSAGE and not texts.means("hello", text)
+        key = Say.NUDGE_FIRST if short else Say.GREETING
+    else:
+        key = NUDGES[1 + (count - 1) % (len(NUDGES) - 1)]
+    turn.say(key, texts.choices("menu") if key in {Say.GREETING, Say.NUDGE_MENU} else ())
+    turn.state = replace(turn.state, nudges=count + 1)
+    return turn.done()
+
+
+def _heard(turn: _Turn, text: str) -> Outcome:
+    """What the person wrote after 「いま こまっている」: their trouble, heard, and an offer to pass it on."""
+    turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), (), (), text), phase=Phase.OFFER_INTAKE)
+    ack = turn.words(Say.ACK_THANKS)
+    turn.add(f"{ack}\n{turn.words(Say.OFFER_INTAKE)}", turn.ctx.texts.choices("offer"))
     return turn.done()
 
 
@@ -264,35 +378,53 @@ def _offer_topic(
     turn.say(Say.OFFER_INTAKE, turn.ctx.texts.choices("offer"))
 
 
-def _is_news(state: PersonState, reading: Classification) -> bool:
-    """Urgent, and new: the first urgent message, or an urgent intent the case did not have yet.
+def _is_news(turn: _Turn, reading: Classification) -> bool:
+    """Urgent, and new: the first urgent message, or danger the case did not know of yet.
 
-    Once a case is urgent, "ひとりです" or "まだ来ない" answer or add to it; paging again for them
-    would only bury the coordinator. A crisis on top of a carer's collapse is news.
+    Once a case is urgent, "ひとりです" or 「母は救急車で運ばれました」 answer or add to it, and 「死にたい」
+    written again is the same danger (the bot stays with the person, ``Say.STILL_HERE``); paging again
+    for them would only bury the coordinator. A second person in danger (「父も倒れそう」), or a crisis on
+    top of a carer's collapse, is news, even when that message alone would only be a check.
     """
-    if not reading.urgent:
+    state = turn.state
+    if not reading.raised:
         return False
     if not state.facts.urgent:
-        return True
-    return bool(set(map(str, reading.intents)) - set(state.facts.intents) - {Intent.FAQ, Intent.OTHER})
+        return reading.urgent
+    known = {_danger(reason, turn.ctx.answers) for reason in state.facts.reasons}
+    seen = {_danger(reason, turn.ctx.answers) for reason in (*reading.urgent_because, *reading.check_because)}
+    new_intents = set(map(str, reading.intents)) - set(state.facts.intents) - {Intent.FAQ, Intent.OTHER}
+    return bool({danger for danger in seen if danger[0]} - known) or (reading.urgent and bool(new_intents))
+
+
+def _danger(reason: str, reader: AnswerReader) -> tuple[str, frozenset[str]]:
+    """Which danger a reason names: its rule and the people in it (「rule carer_taken_ill: 倒れ+父」 ->
+    carer_taken_ill, {父}); ("", {}) for the model's reasons, which name no danger of their own."""
+    rule, _, words = reason.removeprefix("rule ").partition(": ")
+    if not reason.startswith("rule "):
+        return "", frozenset()
+    return rule, frozenset(word for word in words.split("+") if word in reader.people)
 
 
 def _urgent(
     turn: _Turn, reading: Classification | None, text: str, first: Say | None = None, reasons: tuple[str, ...] = ()
 ) -> Outcome:
-    """The number to call now, a page to the coordinator, then the intake (or where it left off)."""
+    """The number to call now, a page to the coordinator, then the intake (or where it left off).
+
+    On a case already urgent this is news (a second emergency mid-intake): the situation's first words
+    acknowledge it with the number, and the coordinators hear of it again (``Escalate.news``).
+    """
     already = turn.state.facts.urgent
-    if already:
-        turn.say(Say.NOTED)
     pending = turn.state.checking
     turn.say(first or (situation.first_reply(reading, pending) if reading is not None else Say.URGENT))
     intents = reading.intents if reading is not None else ()
-    because = (*(reading.urgent_because if reading is not None else ()), *reasons)
+    seen = (*reading.urgent_because, *reading.check_because) if reading is not None else ()
+    because = (*seen, *reasons)
     evidence = _evidence(reading) if reading is not None else ()
     facts = _merge(turn.state.facts, intents, because, evidence, text, urgent=True)
     was = turn.state.phase
     turn.state = replace(turn.state, facts=facts, checking=None)
-    _escalate(turn, because, text, urgent=True)
+    _escalate(turn, because, text, urgent=True, news=already)
     if was in {Phase.INTAKE, Phase.CONSENT} or already:
         _continue_intake(turn)  # ask again what was pending, or finish
     else:
@@ -348,34 +480,42 @@ def _start_intake(turn: _Turn) -> None:
     _continue_intake(turn)
 
 
-def _continue_intake(turn: _Turn) -> None:
-    """Ask the next question, or ask consent first when it is a health question, or finish."""
+def _continue_intake(turn: _Turn, ack: str | None = None) -> None:
+    """Ask the next question, or ask consent first when it is a health question, or finish.
+
+    ``ack``: the short mirror of what the person just said, which comes before the question.
+    """
     towns = turn.ctx.towns(turn.state.region)
     slot = intake.pending(turn.state, towns)
     if slot is None:
+        if ack:
+            turn.add(ack)
         _finish_intake(turn)
         return
     if slot in HEALTH_SLOTS and turn.state.consent is None:
         turn.state = replace(turn.state, phase=Phase.CONSENT, asking=slot)
         turn.effects.append(AskConsent())
-        turn.say(Say.CONSENT, turn.ctx.texts.choices("yes_no"))
+        _ask(turn, ack, Say.CONSENT, turn.ctx.texts.choices("yes_no"))
         return
     turn.state = replace(turn.state, phase=Phase.INTAKE, asking=slot)
-    turn.say(intake.QUESTIONS[slot], intake.choices_for(slot, turn.ctx.texts, towns))
+    _ask(turn, ack, intake.QUESTIONS[slot], intake.choices_for(slot, turn.ctx.texts, towns))
+
+
+def _ask(turn: _Turn, ack: str | None, question: Say, choices: tuple[Choice, ...]) -> None:
+    """One bubble: the acknowledgement, then the question with its buttons."""
+    text = turn.words(question)
+    turn.add(f"{ack}\n{text}" if ack else text, choices)
 
 
 def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    """Only what answers the pending question fills it; a question is answered, a story is heard."""
     texts, slot = turn.ctx.texts, turn.state.asking
     assert slot is not None
-    if not inbound.choice and texts.is_short_answer("stop", inbound.text):
-        turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
-        # A person at risk who says もういい is never left without the number and an open door.
-        turn.say(Say.STOP_INTAKE_AT_RISK if turn.state.facts.urgent else Say.STOP_INTAKE)
-        if turn.state.escalated:
-            _update(turn)
-        else:
-            _escalate(turn, ("本人が途中で終了",), None)
-        return turn.done()
+    stops = texts.is_short_answer("stop", inbound.text) or (
+        texts.means("stop", inbound.text) and (turn.state.facts.urgent or not _tells_something(reading))
+    )
+    if not inbound.choice and stops:  # もういい, やっぱりやめる, もういいです、寝ます
+        return _stop_intake(turn)
     options = intake.choices_for(slot, texts, turn.ctx.towns(turn.state.region))
     chosen = intake.picked(inbound, options)
     if chosen is None and reading is not None and Intent.FAQ in reading.intents and slot != Slot.WHAT:
@@ -384,16 +524,108 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
             turn.add(hit.answer.text)
             _continue_intake(turn)
             return turn.done()
-    skipped = chosen is None and texts.is_short_answer("skip", inbound.text)
-    answer = None if skipped else intake.read_answer(slot, inbound, chosen)
-    if slot == Slot.PHONE and answer is None and not skipped:
-        turn.say(Say.PHONE_UNCLEAR)
+    if chosen is not None:
+        answer = intake.read_choice(chosen)
+    elif texts.is_short_answer("skip", inbound.text):
+        answer = None
+    else:
+        answer = intake.read_free(slot, inbound.text, turn.ctx.answers, turn.ctx.town_forms(turn.state.region))
+        before = turn.state.intake
+        _learn(turn, inbound.text)
+        learned = [key for key, _ in turn.state.intake.answers if not before.done(key)]
+        if learned and answer == inbound.text.strip():  # 「ラウス」 while asked who is with them: a town, not them
+            _update(turn)
+            _continue_intake(turn, _ack(turn, learned[0], turn.state.intake.get(learned[0])))
+            return turn.done()
+        if answer is None and slot == Slot.PHONE and not _tells_something(reading):
+            turn.say(Say.PHONE_UNCLEAR)
+        elif answer is None:
+            return _story(turn, inbound, reading)
     state = turn.state
     new_intake = state.intake.with_skip(slot) if answer is None else state.intake.with_answer(slot, answer)
-    turn.state = replace(state, intake=new_intake)
+    turn.state = replace(state, intake=new_intake, reasked=False)
+    if slot == Slot.ROLE and answer == "支援者":
+        turn.state = replace(turn.state, professional=True)
+    _update(turn)
+    _continue_intake(turn, _ack(turn, slot, answer))
+    return turn.done()
+
+
+def _tells_something(reading: Classification | None) -> bool:
+    """The message says something of its own (an intent, a risk), not just a failed answer."""
+    return reading is not None and (reading.raised or bool(set(reading.intents) - {Intent.OTHER}))
+
+
+def _story(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
+    """Something told mid-intake that is not the answer (「いま妹は泣いています」): heard and passed on.
+
+    The pending question comes again once; if the person tells more instead of answering, it is
+    skipped rather than asked a third time.
+    """
+    at_risk_again = reading is not None and reading.raised and turn.state.facts.urgent
+    turn.say(Say.STILL_HERE if at_risk_again else Say.STORY_NOTED)
+    intents = tuple(i for i in (reading.intents if reading is not None else ()) if i != Intent.OTHER)
+    turn.state = replace(turn.state, facts=_merge(turn.state.facts, intents, (), (), None))
+    _learn(turn, inbound.text)
+    slot = turn.state.asking
+    if slot is not None and turn.state.reasked:
+        turn.state = replace(turn.state, intake=turn.state.intake.with_skip(slot), reasked=False)
+    elif slot is not None:
+        turn.state = replace(turn.state, reasked=True)
     _update(turn)
     _continue_intake(turn)
     return turn.done()
+
+
+def _stop_intake(turn: _Turn) -> Outcome:
+    """もういい: no more questions. A person at risk keeps the number and an open door; the case stays."""
+    turn.state = replace(turn.state, phase=Phase.IDLE, asking=None)
+    turn.say(Say.STOP_INTAKE_AT_RISK if turn.state.facts.urgent else Say.STOP_INTAKE)
+    if turn.state.escalated:
+        _update(turn)
+    else:
+        _escalate(turn, ("本人が途中で終了",), None)
+    return turn.done()
+
+
+ROLE_ACKS = {"本人": Say.ACK_SELF, "家族": Say.ACK_FAMILY, "支援者": Say.ACK_SUPPORTER}
+OTHERS_ACKS = {"ひとり": Say.ACK_ALONE, "家族がいる": Say.ACK_WITH_FAMILY, "支援者がいる": Say.ACK_WITH_SUPPORTER}
+
+
+def _ack(turn: _Turn, slot: Slot, answer: str | None) -> str:
+    """A short mirror of the answer (「ひとりなんですね。」), said before the next question."""
+    if answer is None:
+        return turn.words(Say.ACK_SKIP)
+    if answer == UNKNOWN:
+        return turn.words(Say.ACK_UNKNOWN)
+    if slot == Slot.TOWN and answer in turn.ctx.towns(turn.state.region):
+        return turn.words(Say.ACK_TOWN, town=answer)
+    table = ROLE_ACKS if slot == Slot.ROLE else OTHERS_ACKS if slot == Slot.OTHERS else {}
+    return turn.words(table.get(answer, Say.ACK_THANKS))
+
+
+def _learn(turn: _Turn, text: str) -> None:
+    """Facts a message gives besides its answer (a town, who is writing, who is with them): filled once,
+    never asked again."""
+    reader, state = turn.ctx.answers, turn.state
+    found: list[tuple[Slot, str]] = []
+    if not state.intake.done(Slot.TOWN):
+        town = reader.town(text, turn.ctx.town_forms(state.region))
+        if town is not None:
+            found.append((Slot.TOWN, town))
+    if not state.intake.done(Slot.ROLE):
+        role = reader.role(text)
+        if role is not None:
+            found.append((Slot.ROLE, role))
+    if not state.intake.done(Slot.OTHERS):
+        others = reader.others(text, answering=False)
+        if others is not None:
+            found.append((Slot.OTHERS, others))
+    new_intake = state.intake
+    for slot, value in found:
+        new_intake = new_intake.with_answer(slot, value)
+    professional = state.professional or (Slot.ROLE, "支援者") in found
+    turn.state = replace(state, intake=new_intake, professional=professional)
 
 
 def _finish_intake(turn: _Turn) -> None:
@@ -460,12 +692,14 @@ def _update(turn: _Turn) -> None:
         turn.effects.append(UpdateCase(summarize(turn.state)))
 
 
-def _escalate(turn: _Turn, reasons: tuple[str, ...], text: str | None, urgent: bool = False) -> None:
+def _escalate(
+    turn: _Turn, reasons: tuple[str, ...], text: str | None, urgent: bool = False, *, news: bool = False
+) -> None:
     if text and not turn.state.facts.opening:
         turn.state = replace(turn.state, facts=replace(turn.state.facts, opening=text))
     _open(turn)
     turn.state = replace(turn.state, escalated=True)
-    turn.effects.append(Escalate(urgent, reasons, summarize(turn.state)))
+    turn.effects.append(Escalate(urgent, reasons, summarize(turn.state), news=news))
 
 
 def _merge(

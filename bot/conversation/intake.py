@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from bot.conversation.answers import UNKNOWN, AnswerReader, Town
 from bot.conversation.model import HEALTH_SLOTS, Choice, Inbound, PersonState, Slot
 from bot.conversation.texts import Say, Texts, fold
 
@@ -73,18 +74,41 @@ def picked(inbound: Inbound, options: tuple[Choice, ...]) -> Choice | None:
     return next((option for option in options if fold(option.label) == typed), None)
 
 
-def read_answer(slot: Slot, inbound: Inbound, chosen: Choice | None) -> str | None:
-    """The answer to ``slot`` in plain words (``chosen``: the button pressed, if any), or None when skipped."""
-    if chosen is not None:
-        if chosen.value == "skip":
-            return None
-        if chosen.value == "town:other":
-            return "ほかの町"
-        return chosen.value.partition(":")[2] or chosen.label
-    text = inbound.text.strip()
+def read_choice(chosen: Choice) -> str | None:
+    """The answer a button gives, in plain words; None for スキップ."""
+    if chosen.value == "skip":
+        return None
+    if chosen.value == "town:other":
+        return "ほかの町"
+    return chosen.value.partition(":")[2] or chosen.label
+
+
+def read_free(slot: Slot, text: str, reader: AnswerReader, towns: tuple[Town, ...]) -> str | None:
+    """The answer to ``slot`` written in free words, or None when the message does not answer it.
+
+    None is how a story is told from an answer: 「いま妹は泣いています」 answers no question about a town.
+    """
+    text = text.strip()
+    folded = fold(text)
+    if not text:
+        return None
     if slot == Slot.PHONE:
-        digits = "".join(_DIGITS.findall(fold(text)))
+        digits = "".join(_DIGITS.findall(folded))
         return digits if 10 <= len(digits) <= 11 else None
-    if slot == Slot.CONTACT and _DIGITS.search(fold(text)):
+    if slot in {Slot.WHAT, Slot.MEDICAL}:
+        return UNKNOWN if reader.is_unknown(text) else text  # details in the person's own words
+    if reader.is_unknown(text):
+        return UNKNOWN
+    found = {Slot.TOWN: lambda: reader.town(text, towns), Slot.ROLE: lambda: reader.role(text),
+             Slot.OTHERS: lambda: reader.others(text)}.get(slot)  # fmt: skip
+    if found is not None:
+        answer = found()
+        if answer is not None:
+            return answer
+        if reader.says_unknown(text):
+            return UNKNOWN
+        return text if reader.looks_like_a_name(text) else None
+    # Slot.CONTACT
+    if _DIGITS.search(folded):
         return PHONE_CONTACT
-    return text or None
+    return reader.choice_in(text, reader.words.contact)

@@ -19,6 +19,7 @@ class Phase(StrEnum):
     CONFIRM_FORGET = "confirm_forget"  # waiting for "really delete?"
     OFFER_INTAKE = "offer_intake"  # asked "may I ask a few questions?"
     OFFER_HUMAN = "offer_human"  # asked "shall I pass you to a person?"
+    TELLING = "telling"  # asked 「なにが ありましたか？」 (menu: いま こまっている): the next message is the trouble
     CHECK = "check"  # asked the check question (いま、死にたい 気持ちが ありますか？): a yes or anything unclear pages
 
 
@@ -137,6 +138,10 @@ class PersonState:
     escalated: bool = False
     turns: int = 0
     checking: Check | None = None  # the check question waiting for its answer
+    human: str | None = None  # a coordinator has the case (how they are named to the person): the bot stays quiet
+    professional: bool = False  # a supporter writes: the professional register
+    reasked: bool = False  # the pending question was asked again after a story (a third time, it is skipped)
+    nudges: int = 0  # short replies given to messages the bot could not place (each differs from the last)
 
     @classmethod
     def new(cls, region: str) -> PersonState:

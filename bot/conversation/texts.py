@@ -82,6 +82,26 @@ class Say(StrEnum):
     COLLECTOR = "collector"
     CARER_LIMIT = "carer_limit"
     SUPPORTER_BED = "supporter_bed"
+    # Listening: a mirror before the next question, a story heard mid-intake, short messages answered.
+    ACK_TOWN = "ack_town"
+    ACK_UNKNOWN = "ack_unknown"
+    ACK_SELF = "ack_self"
+    ACK_FAMILY = "ack_family"
+    ACK_SUPPORTER = "ack_supporter"
+    ACK_ALONE = "ack_alone"
+    ACK_WITH_FAMILY = "ack_with_family"
+    ACK_WITH_SUPPORTER = "ack_with_supporter"
+    ACK_SKIP = "ack_skip"
+    ACK_THANKS = "ack_thanks"
+    STORY_NOTED = "story_noted"
+    STILL_HERE = "still_here"
+    NUDGE_FIRST = "nudge_first"
+    NUDGE_AGAIN = "nudge_again"
+    NUDGE_MENU = "nudge_menu"
+    # The hand-over: a coordinator has the case, and the closing message a coordinator may send.
+    CLAIMED_BY = "claimed_by"
+    CLOSING = "closing"
+    CLOSING_ANONYMOUS = "closing_anonymous"
 
 
 class _Strict(BaseModel):
@@ -113,6 +133,7 @@ class WordsSpec(_Strict):
     human: list[str]
     stop: list[str]
     skip: list[str]
+    hello: list[str]
     thanks: list[str]
     yes: list[str]
     no: list[str]
@@ -123,6 +144,7 @@ class TextsFile(_Strict):
     choices: ChoicesSpec
     words: WordsSpec
     topic_answers: dict[str, str]
+    professional: dict[str, str]  # the same messages in the professional register, for supporters
 
 
 class TextsError(Exception):
@@ -139,13 +161,13 @@ class Texts:
 
     def __init__(self, spec: TextsFile, kb: KnowledgeBase) -> None:
         missing = sorted(str(key) for key in set(Say) - set(spec.messages))
-        unused = sorted(set(spec.messages) - set(Say))
+        unused = sorted((set(spec.messages) | set(spec.professional)) - set(Say))
         if missing or unused:
             raise TextsError(f"texts.yaml: messages missing {missing}, not used {unused}")
         self.spec = spec
         self.kb = kb
         self._words = {name: tuple(fold(w) for w in words) for name, words in spec.words.model_dump().items()}
-        self._rendered: dict[tuple[Say, str], str] = {}
+        self._rendered: dict[tuple[Say, str, bool], str] = {}
 
     @classmethod
     def load(cls, kb: KnowledgeBase, path: Path = TEXTS_FILE) -> Texts:
@@ -159,22 +181,25 @@ class Texts:
         except yaml.YAMLError as exc:
             raise TextsError(f"{path.name}: not valid YAML: {exc}") from exc
 
-    def say(self, key: Say, region: str, **values: str) -> str:
+    def say(self, key: Say, region: str, *, professional: bool = False, **values: str) -> str:
         """The message for ``region``; a line whose fact is unknown there is left out, never shown empty.
 
         An indented line belongs to the line above it ("…に 電話してください。" and the
         number under it): if either cannot be filled, both are left out. ``values``
-        fill plain ``{name}`` slots that are not facts (``{minutes}``).
+        fill plain ``{name}`` slots that are not facts (``{minutes}``). ``professional``: the
+        supporters' register, where the message has one.
         """
-        cached = self._rendered.get((key, region))
+        professional = professional and key in self.spec.professional
+        cached = self._rendered.get((key, region, professional))
         if cached is None:
+            template = (self.spec.professional if professional else self.spec.messages)[key]
             lines: list[str] = []
-            for group in _groups(self.spec.messages[key]):
+            for group in _groups(template):
                 try:
                     lines += [self.kb.render(line, region) for line in group]
                 except MissingFact:
                     continue
-            cached = self._rendered[(key, region)] = "\n".join(line for line in lines if line)
+            cached = self._rendered[(key, region, professional)] = "\n".join(line for line in lines if line)
         for name, value in values.items():
             cached = cached.replace("{" + name + "}", value)
         return cached
@@ -182,13 +207,15 @@ class Texts:
     def dropped_lines(self, region: str) -> list[tuple[str, str]]:
         """(message, lines) left out in ``region`` because a fact is unknown there."""
         dropped = []
-        for key in Say:
-            for group in _groups(self.spec.messages[key]):
+        templates = [(str(key), text) for key, text in self.spec.messages.items()]
+        templates += [(f"{key} (professional)", text) for key, text in self.spec.professional.items()]
+        for key, template in templates:
+            for group in _groups(template):
                 try:
                     for line in group:
                         self.kb.render(line, region)
                 except MissingFact:
-                    dropped.append((str(key), " / ".join(group)))
+                    dropped.append((key, " / ".join(group)))
         return dropped
 
     def choices(self, name: str) -> tuple[Choice, ...]:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from bot.conversation import PersonState, Reply
+from bot.conversation import Reply
 from bot.conversation.codec import decode, encode
-from bot.conversation.texts import Say
+from bot.conversation.engine import close, join
 from bot.desk import Desk, paging
 from bot.desk.labels import PHONE_CLAIM
 from bot.desk.outgoing import queue_out, to_person
@@ -59,8 +59,11 @@ def view(session: Session, coordinator: Coordinator, case_id: int, at: dt.dateti
     return case
 
 
-def claim(session: Session, desk: Desk, coordinator: Coordinator, case_id: int, at: dt.datetime) -> bool:
-    """Claim atomically; the person is told a coordinator has it. False when someone else was first."""
+def claim(
+    session: Session, desk: Desk, coordinator: Coordinator, case_id: int, at: dt.datetime, *, named: bool = True
+) -> bool:
+    """Claim atomically; the person is told, once, who now reads (by name when ``named``, else by role),
+    and the bot stops asking. False when someone else was first."""
     case = get_case(session, coordinator, case_id)
     if case.escalated_at is None:
         case.escalated_at = at  # picked up while the intake was still running
@@ -69,7 +72,7 @@ def claim(session: Session, desk: Desk, coordinator: Coordinator, case_id: int, 
     session.refresh(case)
     urgency = "urgent" if case.urgent else "normal"
     desk.metrics.time_to_claim.labels(urgency).observe(max(0.0, (at - (case.escalated_at or at)).total_seconds()))
-    _tell(session, desk, case, Say.CLAIMED, at)
+    _join(session, desk, case, coordinator.name if named else None, at)
     return True
 
 
@@ -80,7 +83,7 @@ def claim_next(session: Session, desk: Desk, coordinator: Coordinator, at: dt.da
         urgency = "urgent" if case.urgent else "normal"
         waited = (at - (case.escalated_at or at)).total_seconds()
         desk.metrics.time_to_claim.labels(urgency).observe(max(0.0, waited))
-        _tell(session, desk, case, Say.CLAIMED, at)
+        _join(session, desk, case, coordinator.name, at)
     return case_id
 
 
@@ -135,7 +138,13 @@ def reassign(
     paging.page_claimer(session=session, case=case, at=at, reason="reassigned", public_url=public_url)
 
 
-def resolve(session: Session, coordinator: Coordinator, case_id: int, outcome: str, at: dt.datetime) -> None:
+def resolve(
+    session: Session, coordinator: Coordinator, case_id: int, outcome: str, at: dt.datetime, closing: str = ""
+) -> None:
+    """Close the case; ``closing`` (the kind default the page offers, edited or emptied) goes to the person.
+
+    The person's conversation with the bot starts afresh: they can always come back.
+    """
     case = get_case(session, coordinator, case_id)
     if outcome not in OUTCOMES:
         raise CaseworkError("結果を 選んでください。")
@@ -148,13 +157,17 @@ def resolve(session: Session, coordinator: Coordinator, case_id: int, outcome: s
     cases.add_event(
         session=session, case_id=case_id, kind="resolved", at=at, coordinator_id=coordinator.id, outcome=outcome
     )
-    if case.person_id is not None:
-        person = session.get(Person, case.person_id)
-        if person is not None:  # a fresh start with the bot, keeping what they agreed to
-            old = decode(person.state, person.region)
-            fresh = PersonState.new(person.region)
-            person.state = encode(PersonState(region=fresh.region, consent=old.consent))
-            session.add(person)
+    closing = _plain(closing)
+    if closing and len(closing) <= REPLY_LIMIT:
+        message = to_person(
+            session, case, Reply(closing), at, direction=Direction.COORDINATOR, kind="reply", coordinator_id=coordinator.id
+        )
+        if message is not None:
+            cases.add_event(session=session, case_id=case_id, kind="closing_sent", at=at, coordinator_id=coordinator.id)
+    person = _person(session, case)
+    if person is not None:  # a fresh start with the bot, keeping what they agreed to
+        person.state = encode(close(decode(person.state, person.region)))
+        session.add(person)
 
 
 def claim_by_phone(session: Session, desk: Desk, channel: str, address: str, case_id: int, at: dt.datetime) -> bool:
@@ -185,9 +198,20 @@ def earlier_cases(session: Session, case: Case) -> Sequence[Case]:
     return cases.earlier_of_person(session=session, case=case)
 
 
-def _tell(session: Session, desk: Desk, case: Case, key: Say, at: dt.datetime) -> None:
-    text = desk.ctx.texts.say(key, case.region)
-    to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice")
+def _person(session: Session, case: Case) -> Person | None:
+    return session.get(Person, case.person_id) if case.person_id is not None else None
+
+
+def _join(session: Session, desk: Desk, case: Case, name: str | None, at: dt.datetime) -> None:
+    """The engine hears that a person has the case (it stops asking); the person is told who reads now."""
+    person = _person(session, case)
+    if person is None:
+        return  # forgotten: nobody to tell
+    outcome = join(decode(person.state, person.region), desk.ctx, name)
+    person.state = encode(outcome.state)
+    session.add(person)
+    for reply in outcome.replies:
+        to_person(session, case, reply, at, direction=Direction.SYSTEM, kind="notice")
 
 
 # --- registered households ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.conversation import CaseSummary, Escalate, OpenCase, RecordConsent, Reply, UpdateCase
+from bot.conversation.answers import UNKNOWN
 from bot.conversation.effects import AskConsent, AwaitAnswer, Effect, ForgetMe, NoteReceived
 from bot.conversation.model import Slot
 from bot.conversation.summary import SLOT_LABELS
@@ -141,8 +142,9 @@ def _town(answer: str | None, towns: tuple[str, ...]) -> str | None:
 
     What the person typed stays in the case summary for the coordinator; the
     column feeds reports and survives 「データを消して」, so it never holds free text.
+    「わからない」 is no town at all.
     """
-    if answer is None:
+    if answer is None or answer == UNKNOWN:
         return None
     return answer if answer in towns else OTHER_TOWN
 
@@ -168,4 +170,6 @@ def _queue_and_page(session: Session, desk: Desk, case: Case, effect: Escalate, 
         )
         desk.metrics.pages.labels(str(paged.level)).inc()
         return paged.notice
+    if effect.news:  # a second emergency mid-intake: those already paged hear of it now
+        paging.page_news(session=session, case=case, at=at, public_url=desk.public_url)
     return None  # already paged and the ladder is running

@@ -88,42 +88,67 @@ class Paged:
     notice: Say  # what the person is told now
 
 
+def _targets(session: Session, case: Case, level: int, at: dt.datetime) -> tuple[int, list[Coordinator], bool]:
+    """Who ``level`` reaches now (skipping ahead to everyone when nobody is there), and whether anyone is on call."""
+    staff = {row_id(person): person for person in serving(session, case.region)}
+    rota = people.rota_slots(session=session, region=case.region)
+    now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
+    if level < EVERYONE and level < len(now_on_call):
+        return level, [staff[now_on_call[level]]], True
+    return EVERYONE, list(staff.values()), bool(now_on_call)
+
+
 def page(
     *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
 ) -> Paged:
     """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
     assert case.id is not None
-    staff = {row_id(person): person for person in serving(session, case.region)}
-    rota = people.rota_slots(session=session, region=case.region)
-    now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
-    if level < EVERYONE and level < len(now_on_call):
-        targets = [now_on_call[level]]
-    else:
-        level, targets = EVERYONE, list(staff)
-    for cid in targets:
-        person = staff[cid]
+    level, targets, anyone_on_call = _targets(session, case, level, at)
+    for person in targets:
         outbox.enqueue(
             session=session,
             kind="page",
             channel=person.page_channel,
-            address=person.page_address or str(cid),
+            address=person.page_address or str(person.id),
             payload=_page_payload(case, level, public_url),
-            dedupe_key=f"page:{case.id}:{level}:{cid}",
+            dedupe_key=f"page:{case.id}:{level}:{person.id}",
             case_id=case.id,
             at=at,
         )
-    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=targets)
+    ids = [row_id(person) for person in targets]
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids)
     case.page_level = level
     case.next_page_at = at + deadline if level < EVERYONE else None
     case.updated_at = at
     session.add(case)
-    if not now_on_call:
+    if not anyone_on_call:
         notice = Say.WAIT_NOBODY  # nobody on the rota now: everyone is paged at once
     elif level == 0:
         notice = Say.WAIT_PAGED
     else:
         notice = Say.WAIT_STILL
-    return Paged(level, tuple(targets), notice)
+    return Paged(level, tuple(ids), notice)
+
+
+def page_news(*, session: Session, case: Case, at: dt.datetime, public_url: str | None = None) -> None:
+    """New urgent news on a case already paged and not yet claimed (a second person collapsed mid-intake):
+    the coordinators paged at the case's current rung hear it now, without waiting for the ladder."""
+    assert case.id is not None
+    level, targets, _ = _targets(session, case, case.page_level, at)
+    stamp = int(at.timestamp() * 1000)
+    for person in targets:
+        outbox.enqueue(
+            session=session,
+            kind="page",
+            channel=person.page_channel,
+            address=person.page_address or str(person.id),
+            payload=_page_payload(case, level, public_url, "news"),
+            dedupe_key=f"page:{case.id}:news:{person.id}:{stamp}",
+            case_id=case.id,
+            at=at,
+        )
+    ids = [row_id(person) for person in targets]
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids, reason="news")
 
 
 def page_claimer(

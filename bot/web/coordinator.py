@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlmodel import Session
 
 from bot.conversation.summary import CaseSummary
+from bot.conversation.engine import closing_text
 from bot.desk import casework
 from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from bot.web import auth
@@ -215,6 +216,7 @@ def _case_context(svc: Services, session: Session, login: Login, case: Case) -> 
         "earlier": casework.earlier_cases(session, case),
         "colleagues": colleagues,
         "outcomes": casework.OUTCOMES,
+        "closing": closing_text(svc.desk.ctx, case.region, login.coordinator.name),
         "failures": failures,
         "region_name": regions[case.region].name if case.region in regions else case.region,
         "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
@@ -292,8 +294,17 @@ def _act(case_id: int, done: str, action: Callable[[], object]) -> Response:
 
 
 @router.post("/cases/{case_id}/claim")
-def claim(case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep) -> Response:
-    return _act(case_id, "claimed", lambda: casework.claim(session, svc.desk, login.coordinator, case_id, utcnow()))
+def claim(
+    case_id: int,
+    svc: ServicesDep,
+    session: SessionDep,
+    login: FormLoginDep,
+    shown_as: Annotated[str, Form(pattern="^(name|role)$")] = "name",
+) -> Response:
+    named = shown_as == "name"
+    return _act(
+        case_id, "claimed", lambda: casework.claim(session, svc.desk, login.coordinator, case_id, utcnow(), named=named)
+    )
 
 
 @router.post("/cases/{case_id}/reply")
@@ -320,9 +331,14 @@ def reassign(
 
 @router.post("/cases/{case_id}/resolve")
 def resolve(
-    case_id: int, session: SessionDep, login: FormLoginDep, outcome: Annotated[str, Form(max_length=200)]
+    case_id: int,
+    session: SessionDep,
+    login: FormLoginDep,
+    outcome: Annotated[str, Form(max_length=200)],
+    closing: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    return _act(case_id, "resolved", lambda: casework.resolve(session, login.coordinator, case_id, outcome, utcnow()))
+    me, now = login.coordinator, utcnow()
+    return _act(case_id, "resolved", lambda: casework.resolve(session, me, case_id, outcome, now, closing))
 
 
 # --- registered households ------------------------------------------------------------------

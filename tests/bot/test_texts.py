@@ -14,8 +14,9 @@ from knowledge.loader import KnowledgeBase
 def test_every_message_renders_in_every_region(ctx: Context) -> None:
     for region in ctx.kb.regions:
         for key in Say:
-            text = ctx.texts.say(key, region, minutes="5")
-            assert text and "{" not in text, (region, key)
+            for professional in (False, True):
+                text = ctx.texts.say(key, region, professional=professional, minutes="5", town="別海町", name="佐藤")
+                assert text and "{" not in text, (region, key, professional)
 
 
 def test_a_missing_message_is_refused(tmp_path: Path, kb: KnowledgeBase) -> None:

@@ -78,7 +78,7 @@ GREETING = "「まどぐち」です"  # the first answer to a hello
 URGENT_FIRST = "たいへんな 中"  # the first answer to urgent news (the number to call)
 PAGE_HEAD = "【緊急】"
 CLAIM_WON = "を 受けました"  # what the coordinator's phone says after 受ける
-CLAIMED_NOTICE = "相談員が 受けとりました"  # what the person is told then
+CLAIMED_NOTICE = "受けとりました"  # what the person is told then
 
 
 # --- the gate in front of each fake platform ----------------------------------------------------

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 URGENT = "母が倒れて救急車で運ばれました。弟がひとりです"
 WAITING = "当番の 相談員に"
-CLAIMED_NOTICE = "相談員が 受けとりました"
+CLAIMED_NOTICE = "受けとりました"
 FLASH_CLAIMED = "ケースを 受けました。"
 FLASH_TAKEN = "ほかの 相談員が 先に 受けました。"
 CHAT_COOKIE = "madoguchi_chat"

@@ -134,7 +134,7 @@ def test_a_coordinator_paged_on_telegram_claims_with_the_button(platforms: Platf
         case = session.exec(select(Case)).one()
         assert case.status == CaseStatus.CLAIMED and case.claimed_by == person.id
     assert any("受けました" in text for text in platforms.telegram.texts(9001))
-    assert any("相談員が 受けとりました" in text for text in _sent(platforms))
+    assert any("受けとりました" in text for text in _sent(platforms))  # the person hears who reads now
 
 
 def test_start_with_a_region_link_puts_the_person_in_that_region(platforms: Platforms) -> None:

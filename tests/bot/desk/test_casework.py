@@ -55,7 +55,7 @@ def test_claiming_tells_the_person_and_measures_the_wait(engine: Engine, desk: D
         assert casework.claim(session, desk, _me(engine, "tonight"), case_id, LATER)
     with Session(engine) as session:
         notice = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).one()
-        assert "相談員が 受けとりました" in (notice.text or "") and notice.delivered_at is None
+        assert "受けとりました" in (notice.text or "") and notice.delivered_at is None
     asyncio.run(Dispatcher(engine, {"web": WebSender()}, desk).run_once())
     with Session(engine) as session:
         notice = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).one()

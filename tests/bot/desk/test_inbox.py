@@ -140,11 +140,21 @@ def test_no_message_text_reaches_the_logs(
 
 def test_a_typed_town_stays_in_the_summary_but_the_statistic_is_only_a_known_town(engine: Engine, desk: Desk) -> None:
     deliver(engine, desk, arrival(URGENT_TEXT, key="1"))
-    deliver(engine, desk, arrival("中標津の 東3条 山田さんの となり", key="2"))
+    deliver(engine, desk, arrival("釧路の 親戚の 家", key="2"))
     with Session(engine) as session:
         case = session.exec(select(Case)).one()
         assert case.town == "ほかの町"
-        assert dict(map(tuple, case.summary["answers"]))["町"] == "中標津の 東3条 山田さんの となり"
+        assert dict(map(tuple, case.summary["answers"]))["町"] == "釧路の 親戚の 家"
+
+
+def test_a_town_written_in_a_sentence_is_the_town_and_unknown_is_no_town(engine: Engine, desk: Desk) -> None:
+    deliver(engine, desk, arrival(URGENT_TEXT, key="1"))
+    deliver(engine, desk, arrival("中標津の 東3条 山田さんの となり", key="2"))
+    deliver(engine, desk, arrival(URGENT_TEXT, address="person-2", key="4"))
+    deliver(engine, desk, arrival("わかんない", address="person-2", key="5"))
+    with Session(engine) as session:
+        towns = {case.id: case.town for case in session.exec(select(Case).order_by(Case.id))}
+        assert list(towns.values()) == ["中標津町", None]
 
 
 def test_a_message_survives_a_connection_the_database_dropped(ctx: Context) -> None:
