@@ -154,7 +154,7 @@ class AnswerReader:
         folded = fold(text)
         w = self.words
         if not answering:
-            spaced = fold(re.sub(r"\s+", "。", text.strip()))  # in chat a space ends a phrase: 「いまひとり なかしべつ」
+            spaced = fold(re.sub(r"\s+", "。", text.strip()))  # a space ends a phrase: 「いまひとり なかしべつ」
             if any(re.search(pattern, spaced) for pattern in w.alone_now):
                 return "ひとり"
             if not _any(folded, w.together):

@@ -159,9 +159,8 @@ def resolve(
     )
     closing = _plain(closing)
     if closing and len(closing) <= REPLY_LIMIT:
-        message = to_person(
-            session, case, Reply(closing), at, direction=Direction.COORDINATOR, kind="reply", coordinator_id=coordinator.id
-        )
+        by, said = coordinator.id, Reply(closing)
+        message = to_person(session, case, said, at, direction=Direction.COORDINATOR, kind="reply", coordinator_id=by)
         if message is not None:
             cases.add_event(session=session, case_id=case_id, kind="closing_sent", at=at, coordinator_id=coordinator.id)
     person = _person(session, case)

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
 
-from bot.conversation.summary import CaseSummary
 from bot.conversation.engine import closing_text
+from bot.conversation.summary import CaseSummary
 from bot.desk import casework
 from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
 from bot.web import auth

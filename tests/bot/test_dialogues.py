@@ -205,5 +205,3 @@ def test_the_dialogues_are_many_and_well_formed() -> None:
     for script in DIALOGUES:
         for spec in script["turns"]:
             assert len({"person", "press", "sticker", "coordinator"} & set(spec)) == 1, script["id"]
-
-
