@@ -188,6 +188,37 @@ def test_urgent_chat_reaches_the_on_call_queue_live_and_the_reply_reaches_the_ph
     urgent_message_is_answered(site, phone_context, coordinator_page, "戸部です。いま 向かっています。")
 
 
+def test_after_a_claim_the_bot_is_quiet_and_a_resolve_sends_the_closing_message(
+    site: Site, phone_context: PhoneContext, coordinator_page: CoordinatorPage
+) -> None:
+    """Hand-over: the person hears once who reads now, the bot stops asking (what they write reaches the
+    coordinator, nothing answers over them), and the resolve sends the closing message the coordinator kept."""
+    page = coordinator_page(site, ONCALL)
+    chat, case_id = urgent_case(site, phone_context)
+    open_case(page, case_id)
+    claim(page, ONCALL)
+    notice = chat.locator("#log .bubble").filter(has_text=CLAIMED_NOTICE)
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text(ONCALL.name)  # named, as the claim form chose by default
+    bot_bubbles = chat.locator("#log .bubble.bot").count()
+
+    send_in_chat(chat, "いま妹は泣いています")
+    expect(page.locator(".transcript .bubble.in").filter(has_text="いま妹は泣いています")).to_have_count(1)
+    chat.wait_for_timeout(NOTHING_HAPPENS_MS)
+    assert chat.locator("#log .bubble.bot").count() == bot_bubbles, "the bot talked over the coordinator"
+
+    closing = page.locator("form[action$='/resolve'] textarea[name=closing]")
+    page.locator("summary").filter(has_text="終わりにする").click()
+    expect(closing).to_contain_text(ONCALL.name)  # the kind default, ready to edit
+    closing.fill("鈴木です。今夜は ここまでに しますね。また いつでも 書いてください。")
+    with page.expect_navigation():
+        page.locator("form[action$='/resolve'] button").click()
+    expect(chat.locator("#log .bubble.coordinator").last).to_contain_text("今夜は ここまでに しますね")
+
+    send_in_chat(chat, "ありがとうございました")  # the person can come back: answered afresh
+    expect(chat.locator("#log .bubble.bot").last).to_contain_text("また いつでも")
+
+
 CHECK_TEXT = "前は死にたいと思ってた時期もありました"  # a risk cue the context lowers to a check
 CHECK_QUESTION = "死にたい 気持ちが ありますか"
 
