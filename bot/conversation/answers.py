@@ -131,6 +131,15 @@ class AnswerReader:
         core = _strip_copula(fold(text)).rstrip("ー〜…")
         return any(core == w or (core.startswith(w) and len(core) <= len(w) + 3) for w in map(fold, self.words.unknown))
 
+    def names_family(self, text: str) -> bool:
+        """A family member named as someone the message is about (「息子と」「母が」「弟は」)."""
+        return bool(self._family_named.search(fold(text)))
+
+    @cached_property
+    def _family_named(self) -> re.Pattern[str]:
+        names = sorted(map(fold, self.words.roles["家族"]), key=len, reverse=True)
+        return re.compile(rf"(?:{'|'.join(map(re.escape, names))})(?:さん|ちゃん)?(?:が|は|と|の|を|も|、|（|\()")
+
     def says_unknown(self, text: str) -> bool:
         """「住所は、、ごめんなさい、わからないです」: the person says they do not know, in a longer message."""
         folded = fold(text)

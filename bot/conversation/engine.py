@@ -235,7 +235,7 @@ def _with_human(turn: _Turn, inbound: Inbound, reading: Classification | None) -
         return turn.done()
     if reading is not None and _is_news(turn, reading):
         pending = turn.state.checking
-        turn.say(situation.first_reply(reading, pending))
+        turn.say(situation.first_reply(reading, pending, professional=turn.state.professional))
         because = reading.urgent_because or reading.check_because
         turn.state = replace(
             turn.state, facts=_merge(turn.state.facts, reading.intents, because, _evidence(reading), None, urgent=True)
@@ -416,7 +416,7 @@ def _urgent(
     """
     already = turn.state.facts.urgent
     pending = turn.state.checking
-    turn.say(first or (situation.first_reply(reading, pending) if reading is not None else Say.URGENT))
+    turn.say(first or (situation.first_reply(reading, pending, professional=turn.state.professional) if reading is not None else Say.URGENT))
     intents = reading.intents if reading is not None else ()
     seen = (*reading.urgent_because, *reading.check_because) if reading is not None else ()
     because = (*seen, *reasons)
@@ -457,7 +457,7 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
     chosen = intake.picked(inbound, turn.ctx.texts.choices("check"))
     calm = reading is None or reading.urgency == Urgency.NONE
     if (chosen is not None and chosen.value == "no") or (
-        chosen is None and calm and turn.ctx.texts.is_short_answer("no", inbound.text)
+        chosen is None and calm and turn.ctx.texts.is_plain_answer("no", inbound.text)
     ):
         turn.state = replace(turn.state, phase=Phase.IDLE, checking=None)
         turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: いいえ",), (), None))
@@ -614,7 +614,7 @@ def _learn(turn: _Turn, text: str) -> None:
         if town is not None:
             found.append((Slot.TOWN, town))
     if not state.intake.done(Slot.ROLE):
-        role = reader.role(text)
+        role = reader.role(text) or _family_writing(turn, text)
         if role is not None:
             found.append((Slot.ROLE, role))
     if not state.intake.done(Slot.OTHERS):
@@ -626,6 +626,24 @@ def _learn(turn: _Turn, text: str) -> None:
         new_intake = new_intake.with_answer(slot, value)
     professional = state.professional or (Slot.ROLE, "支援者") in found
     turn.state = replace(state, intake=new_intake, professional=professional)
+
+
+#: Terms that say the message is about caring for someone with a disability.
+CARE_TERMS = frozenset({"dependent", "care_work", "carer", "carer_down", "care_gap"})
+
+
+def _family_writing(turn: _Turn, text: str) -> str | None:
+    """「自閉症の息子と二人で暮らしています」: a family member writing about the person they care for.
+
+    Only when the message is about care and names a family member, and the writer is not a supporter
+    (a young person writing 「親に殴られた」 is writing about themselves).
+    """
+    reading = turn.reading
+    if reading is None or turn.state.professional or "professional" in reading.terms:
+        return None
+    if not reading.terms & CARE_TERMS or Intent.CRISIS in reading.intents:
+        return None
+    return "家族" if turn.ctx.answers.names_family(text) else None
 
 
 def _finish_intake(turn: _Turn) -> None:

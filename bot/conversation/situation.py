@@ -26,30 +26,44 @@ OWN_RISK = frozenset(
 BODY_IN_DANGER = frozenset({"life_in_danger", "long_seizure", "overdose"})
 LENDERS = frozenset({"collector_threats", "collector_and_threat", "loan_shark", "chased_by_collectors"})
 MONEY_AT_HOME = frozenset({"money_taken", "money_demanded"})
-HARM_AT_HOME = frozenset({"violence_or_abuse", *MONEY_AT_HOME})
+HARM = frozenset({"violence_or_abuse", *MONEY_AT_HOME})
+#: Terms that say the person in danger is someone else (a family member, a resident, a user).
+SOMEONE_ELSE = frozenset({"other_person", "dependent"})
+#: Terms of a body in trouble now (collapsed, a seizure, a life in danger).
+BODY_TERMS = frozenset({"carer_down", "life_danger", "seizure"})
 CARER_AT_LIMIT = frozenset({"carer_at_limit", "carer_worn_out"})
 CARER_DOWN = frozenset({"carer_taken_ill", "carer_missing", "nobody_to_care_after_illness", "self_carer_taken_ill"})
 
 
-def first_reply(reading: Classification, pending: Check | None = None) -> Say:
+def first_reply(reading: Classification, pending: Check | None = None, *, professional: bool = False) -> Say:
     """The first words for a message read ``now``: the number to call, for this situation.
 
     ``pending``: the check question this message answers or interrupts. Its situation carries
     over (「家に来て 殺すぞって 言われた」 after a question about lenders is about the lenders).
+    ``professional``: the writer is known to be a supporter (said so in this or an earlier message).
     """
-    rules, intents = reading.rules, set(reading.intents)
+    rules, intents, terms = reading.rules, set(reading.intents), reading.terms
+    someone_else = bool(terms & SOMEONE_ELSE)
     if pending == Check.COLLECTOR and Intent.DEBT_OR_ABUSE in intents and not rules & MONEY_AT_HOME:
         return Say.COLLECTOR
-    if rules & BODY_IN_DANGER and not rules & OWN_RISK and "other_person" in reading.terms:
+    if rules & BODY_IN_DANGER and not rules & OWN_RISK and someone_else:
         return Say.MEDICAL_OTHER
     if Intent.CRISIS in intents:
-        return Say.CRISIS if rules & OWN_RISK or not rules else Say.URGENT
-    if "professional" in reading.terms and Intent.CAREGIVER_EMERGENCY in intents:
+        if rules & OWN_RISK:
+            return Say.CRISIS
+        # 「母が台所で倒れて動かない」: a body in danger that is not the writer's (not 「彼の介護に疲れた」).
+        if someone_else and terms & BODY_TERMS:
+            return Say.MEDICAL_OTHER
+        return Say.CRISIS if not rules else Say.URGENT
+    if ("professional" in terms or professional) and Intent.CAREGIVER_EMERGENCY in intents:
         return Say.SUPPORTER_BED
     if Intent.CAREGIVER_EMERGENCY in intents:
         return Say.CARER_LIMIT if rules & CARER_AT_LIMIT and not rules & CARER_DOWN else Say.CAREGIVER_EMERGENCY
-    if rules & LENDERS and not rules & HARM_AT_HOME:
-        return Say.COLLECTOR
+    chased_for_money = "chased" in terms and bool(terms & {"money", "debt", "collector"})
+    if (rules & LENDERS or chased_for_money) and not rules & MONEY_AT_HOME:
+        return Say.COLLECTOR  # threats from lenders or collectors, even shouted at the door
+    if "nowhere_to_sleep" in rules and not rules & HARM:
+        return Say.HOUSING_TONIGHT  # put out after a quarrel: a bed tonight first
     if Intent.DEBT_OR_ABUSE in intents:
         return Say.ABUSE
     if Intent.HOUSING_SEARCH in intents:
@@ -62,7 +76,7 @@ def check_for(reading: Classification) -> Check:
     rules, seen = reading.rules, reading.cues | set(reading.intents)
     if rules & LENDERS:
         return Check.COLLECTOR
-    if rules & CARER_AT_LIMIT:
+    if rules & CARER_AT_LIMIT or ("carer_limit" in reading.terms and Intent.CRISIS not in reading.cues):
         return Check.CARER
     if Intent.CRISIS in seen:
         return Check.CRISIS

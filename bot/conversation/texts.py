@@ -9,6 +9,7 @@ placeholders per region and leaves out a line whose fact is unknown there
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from enum import StrEnum
 from pathlib import Path
@@ -235,12 +236,20 @@ class Texts:
         folded = fold(text)
         return any(word in folded for word in self._words[words])
 
+    def is_plain_answer(self, words: str, text: str) -> bool:
+        """One of those words, maybe with thanks after it (「いまは大丈夫です、ありがとうございます」)."""
+        first, *rest = [clause for clause in _CLAUSES.split(text) if clause] or [""]
+        return self.is_short_answer(words, first) and all(self.means("thanks", clause) for clause in rest)
+
     def is_short_answer(self, words: str, text: str) -> bool:
         """Is ``text`` just one of those words, give or take punctuation (a yes, a no, a skip)?"""
         folded = fold(text).strip("。、.!?！？ｗw〜ー…")
         return bool(folded) and any(
             folded == w or (folded.startswith(w) and len(folded) <= len(w) + 4) for w in self._words[words]
         )
+
+
+_CLAUSES = re.compile(r"[、。,.!！?？\s]+")
 
 
 def _groups(template: str) -> list[list[str]]:

@@ -45,8 +45,7 @@ def test_the_urgent_intake_collects_what_a_coordinator_needs(ctx: Context) -> No
     d = Dialogue(ctx)
     d.say("母が倒れて救急車で運ばれました。知的障がいの弟が家に一人です")
     d.press("中標津町")
-    assert d.state.asking == Slot.ROLE  # 「家に一人です」 answered who is with him: not asked again
-    d.press("家族です")
+    # 「弟が家に一人です」 said who is with him and that a family member writes: neither is asked.
     assert d.state.phase == Phase.CONSENT  # asked before any health detail is kept
     d.press("はい")
     d.say("胃ろうがあります")
@@ -65,8 +64,7 @@ def test_without_consent_health_details_are_not_asked_or_kept(ctx: Context) -> N
     d = Dialogue(ctx)
     d.say("母が入院して弟を見る人がいません")
     d.press("スキップ")  # town
-    d.press("スキップ")  # others
-    d.press("スキップ")  # role
+    d.press("スキップ")  # others (a family member writes: 「母が」「弟を」, so who writes is not asked)
     d.press("いいえ")  # consent
     assert RecordConsent(False) in d.effects
     assert d.state.asking == Slot.CONTACT  # the medical question was skipped
