@@ -173,6 +173,9 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         _learn(turn, inbound.text)
         return _check(turn, reading, inbound.text)
 
+    late = _late_button(turn, inbound)
+    if late is not None:
+        return late
     if turn.state.phase == Phase.CONSENT:
         answer = _yes_no(inbound, texts, "yes_no")
         if answer is not None:
@@ -416,7 +419,10 @@ def _urgent(
     """
     already = turn.state.facts.urgent
     pending = turn.state.checking
-    turn.say(first or (situation.first_reply(reading, pending, professional=turn.state.professional) if reading is not None else Say.URGENT))
+    if first is None:
+        professional = turn.state.professional
+        first = situation.first_reply(reading, pending, professional=professional) if reading else Say.URGENT
+    turn.say(first)
     intents = reading.intents if reading is not None else ()
     seen = (*reading.urgent_because, *reading.check_because) if reading is not None else ()
     because = (*seen, *reasons)
@@ -549,6 +555,23 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     _update(turn)
     _continue_intake(turn, _ack(turn, slot, answer))
     return turn.done()
+
+
+def _late_button(turn: _Turn, inbound: Inbound) -> Outcome | None:
+    """A button of an earlier question pressed now (「ひとり」 after the bot learned it already and moved on):
+    the answer is kept, and the question now pending is asked again. None when it is not such a press."""
+    slot_name, _, value = (inbound.choice or "").partition(":")
+    slot = SLOTS.get(slot_name)
+    if slot is None or not value or turn.state.phase not in {Phase.INTAKE, Phase.CONSENT} or slot == turn.state.asking:
+        return None
+    answer = "ほかの町" if inbound.choice == "town:other" else value
+    turn.state = replace(turn.state, intake=turn.state.intake.with_answer(slot, answer))
+    _update(turn)
+    _continue_intake(turn, _ack(turn, slot, answer))
+    return turn.done()
+
+
+SLOTS = {str(slot): slot for slot in Slot}
 
 
 def _tells_something(reading: Classification | None) -> bool:

@@ -127,7 +127,7 @@ def test_chat_talks_stores_the_case_and_pages(desk: Desk, engine: Engine) -> Non
         case = session.exec(select(Case)).one()
     assert case.urgent and case.town == "中標津町" and case.channel == "terminal"
     assert "[1] 根室市" in text  # buttons are numbered; "3" pressed 中標津町
-    assert "いま そばに だれか いますか？" in text
+    assert "記録しても いいですか？" in text  # 「弟がひとり」 said who is with him: the next question is consent
 
 
 @pytest.mark.parametrize("command", [["--help"], ["kb", "--help"]])
