@@ -25,6 +25,7 @@ from intents.tokens import Tokenizer
 from intents.yamlfile import load_yaml_file
 
 ANSWERS_FILE = Path(__file__).with_name("answers.yaml")
+_KANA = re.compile(r"[\u3041-\u309f]+")
 COPULAS = ("でございます", "になります", "なんですけど", "ですけど", "ですが", "です", "だよ", "だべ", "っす", "だ")
 UNKNOWN = "わからない"
 
@@ -115,8 +116,10 @@ class AnswerReader:
                     return town.name
         for town in towns:  # a small typo in a long enough reading: べっかい, なかしべず, nemrou
             for stem in town.stems:
-                latin = stem.isascii()
-                if len(stem) >= (5 if latin else 4) and _near(stem, folded if latin else kana):
+                latin, kanji = stem.isascii(), not _KANA.fullmatch(stem) and not stem.isascii()
+                if len(stem) >= (5 if latin else 3 if kanji else 4) and _near(
+                    stem, kana if not (latin or kanji) else folded
+                ):
                     return town.name
         return None
 

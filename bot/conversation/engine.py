@@ -518,7 +518,7 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     texts, slot = turn.ctx.texts, turn.state.asking
     assert slot is not None
     stops = texts.is_short_answer("stop", inbound.text) or (
-        texts.means("stop", inbound.text) and (turn.state.facts.urgent or not _tells_something(reading))
+        texts.means("stop", inbound.text) and (turn.state.facts.urgent or reading is None or not reading.raised)
     )
     if not inbound.choice and stops:  # もういい, やっぱりやめる, もういいです、寝ます
         return _stop_intake(turn)

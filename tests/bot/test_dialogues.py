@@ -39,6 +39,14 @@ SITUATIONS = {
     "housing_tonight": Say.HOUSING_TONIGHT,
     "supporter_bed": Say.SUPPORTER_BED,
 }
+#: At a check the situation shows in the question (「いま、体や 心が 限界で…」), not yet in a first reply.
+CHECK_WORDS = {
+    "own_crisis": Say.CHECK_CRISIS,
+    "violence": Say.CHECK_VIOLENCE,
+    "lenders": Say.CHECK_COLLECTOR,
+    "carer_limit": Say.CHECK_CARER,
+    "housing_tonight": Say.CHECK_HOUSING,
+}
 NUMBERS = re.compile(r"119|110|#9110|0120-\d|0153-73-3178|0570-\d")
 WAITING = (Phase.INTAKE, Phase.CONSENT, Phase.CHECK)
 
@@ -172,7 +180,9 @@ def check(run: Run, turn: Turn, expect: dict[str, Any], index: int) -> list[str]
         "tells_person": lambda v: bool(turn.outcome.replies) == v,
         "contains": lambda v: all(str(item) in turn.text for item in v),
         "register": lambda v: turn.state.professional == (v == "professional"),
-        "situation": lambda v: run.ctx.texts.say(SITUATIONS[v], run.region) in turn.text,
+        "situation": lambda v: any(
+            run.ctx.texts.say(key, run.region) in turn.text for key in (SITUATIONS[v], CHECK_WORDS.get(v)) if key
+        ),
     }
     for key, want in expect.items():
         if not checks[key](want):
