@@ -539,9 +539,11 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
         before = turn.state.intake
         _learn(turn, inbound.text)
         learned = [key for key, _ in turn.state.intake.answers if not before.done(key)]
-        if learned and answer == inbound.text.strip():  # 「ラウス」 while asked who is with them: a town, not them
+        if answer == inbound.text.strip() and (learned or _other_fact(turn, slot, inbound.text)):
+            # 「ラウス」 or 「私は姉です」 while asked who is with them: another fact, not the answer
+            ack = _ack(turn, learned[0], turn.state.intake.get(learned[0])) if learned else turn.words(Say.ACK_THANKS)
             _update(turn)
-            _continue_intake(turn, _ack(turn, learned[0], turn.state.intake.get(learned[0])))
+            _continue_intake(turn, ack)
             return turn.done()
         if answer is None and slot == Slot.PHONE and not _tells_something(reading):
             turn.say(Say.PHONE_UNCLEAR)
@@ -555,6 +557,14 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     _update(turn)
     _continue_intake(turn, _ack(turn, slot, answer))
     return turn.done()
+
+
+def _other_fact(turn: _Turn, slot: Slot, text: str) -> bool:
+    """The message states another question's answer (a town, who is writing), already known or not."""
+    reader = turn.ctx.answers
+    if slot != Slot.ROLE and reader.role(text) is not None:
+        return True
+    return slot != Slot.TOWN and reader.town(text, turn.ctx.town_forms(turn.state.region)) is not None
 
 
 def _late_button(turn: _Turn, inbound: Inbound) -> Outcome | None:

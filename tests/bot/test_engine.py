@@ -4,6 +4,7 @@ a young person and a supporter would live through."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 
 import pytest
@@ -23,6 +24,8 @@ from bot.conversation import (
     UpdateCase,
     respond,
 )
+from bot.conversation.engine import close, join
+from bot.conversation.texts import Say
 from tests.bot.dialogue import Dialogue
 
 NOW = dt.datetime(2026, 11, 22, 17, 0, tzinfo=dt.UTC)
@@ -342,3 +345,58 @@ def test_a_follow_greets_and_says_what_is_kept_and_how_to_delete(ctx: Context) -
 def test_a_group_message_is_told_consultations_are_one_to_one_and_nothing_is_opened(ctx: Context) -> None:
     outcome = respond(PersonState.new("nemuro"), Inbound("母が倒れた", NOW, kind=Kind.GROUP), ctx)
     assert "1対1" in outcome.text and outcome.effects == () and not outcome.state.case_open
+
+
+# --- issue 9: a conversation that listens (the cases the issue reported) ----------------------------
+
+
+def test_a_second_emergency_mid_intake_is_news_not_the_town(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました")
+    assert d.state.asking == Slot.TOWN
+    out = d.say("また父も具合が悪くて倒れそうです")
+    news = [e for e in out.effects if isinstance(e, Escalate)]
+    assert news and news[0].urgent and news[0].news and "119" in out.text
+    assert d.state.intake.get(Slot.TOWN) is None and d.state.asking == Slot.TOWN
+
+
+@pytest.mark.parametrize(
+    ("said", "town"),
+    [("べつかいです", "別海町"), ("nakashibetsu", "中標津町"), ("ラウス", "羅臼町"),
+     ("弟は自閉症です。根室市です", "根室市"), ("なかしべず", "中標津町"), ("わかんない", "わからない")],
+)  # fmt: skip
+def test_a_town_is_read_in_any_script_and_unknown_is_unknown(ctx: Context, said: str, town: str) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました")
+    out = d.say(said)
+    assert d.state.intake.get(Slot.TOWN) == town
+    assert not out.text.startswith(ctx.texts.say(Say.ASK_OTHERS, "nemuro"))  # acknowledged first
+
+
+def test_who_writes_is_not_taken_for_who_is_with_them(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("もう死にたい")
+    assert d.state.asking == Slot.OTHERS
+    d.say("私は姉です")
+    assert d.state.intake.get(Slot.OTHERS) is None and d.state.asking == Slot.OTHERS
+    out = d.say("ひとり")
+    assert out.text.startswith("ひとりなんですね。") and d.state.intake.get(Slot.OTHERS) == "ひとり"
+
+
+def test_after_a_claim_the_bot_is_quiet_and_a_close_starts_afresh(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました")
+    joined = join(d.state, ctx, "佐藤")
+    assert "佐藤" in joined.text and joined.state.asking is None
+    d.state = joined.state
+    assert not d.say("いま妹は泣いています").replies
+    assert not d.say("ありがとうございます").replies
+    d.state = close(d.state)
+    assert d.say("ありがとうございました").replies  # they can always come back
+
+
+def test_short_messages_get_a_different_answer_each_time_and_no_menu_loop(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    texts = [d.say(text).text for text in ("😢", "😢", "…", "…")]
+    assert all(a != b for a, b in itertools.pairwise(texts))
+    assert ctx.texts.say(Say.GREETING, "nemuro") not in texts
