@@ -98,24 +98,31 @@ def _targets(session: Session, case: Case, level: int, at: dt.datetime) -> tuple
     return EVERYONE, list(staff.values()), bool(now_on_call)
 
 
+def _send(
+    session: Session, case: Case, person: Coordinator, payload: dict[str, object], key: str, at: dt.datetime
+) -> int:
+    """Queue one page to one coordinator's phone (or the queue page); returns their id."""
+    outbox.enqueue(
+        session=session,
+        kind="page",
+        channel=person.page_channel,
+        address=person.page_address or str(person.id),
+        payload=payload,
+        dedupe_key=key,
+        case_id=case.id,
+        at=at,
+    )
+    return row_id(person)
+
+
 def page(
     *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
 ) -> Paged:
     """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
     assert case.id is not None
     level, targets, anyone_on_call = _targets(session, case, level, at)
-    for person in targets:
-        outbox.enqueue(
-            session=session,
-            kind="page",
-            channel=person.page_channel,
-            address=person.page_address or str(person.id),
-            payload=_page_payload(case, level, public_url),
-            dedupe_key=f"page:{case.id}:{level}:{person.id}",
-            case_id=case.id,
-            at=at,
-        )
-    ids = [row_id(person) for person in targets]
+    payload = _page_payload(case, level, public_url)
+    ids = [_send(session, case, person, payload, f"page:{case.id}:{level}:{person.id}", at) for person in targets]
     cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids)
     case.page_level = level
     case.next_page_at = at + deadline if level < EVERYONE else None
@@ -135,19 +142,8 @@ def page_news(*, session: Session, case: Case, at: dt.datetime, public_url: str 
     the coordinators paged at the case's current rung hear it now, without waiting for the ladder."""
     assert case.id is not None
     level, targets, _ = _targets(session, case, case.page_level, at)
-    stamp = int(at.timestamp() * 1000)
-    for person in targets:
-        outbox.enqueue(
-            session=session,
-            kind="page",
-            channel=person.page_channel,
-            address=person.page_address or str(person.id),
-            payload=_page_payload(case, level, public_url, "news"),
-            dedupe_key=f"page:{case.id}:news:{person.id}:{stamp}",
-            case_id=case.id,
-            at=at,
-        )
-    ids = [row_id(person) for person in targets]
+    stamp, payload = int(at.timestamp() * 1000), _page_payload(case, level, public_url, "news")
+    ids = [_send(session, case, person, payload, f"page:{case.id}:news:{person.id}:{stamp}", at) for person in targets]
     cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids, reason="news")
 
 
@@ -160,14 +156,6 @@ def page_claimer(
     if person is None:
         return
     stamp = int(at.timestamp() * 1000)
-    outbox.enqueue(
-        session=session,
-        kind="page",
-        channel=person.page_channel,
-        address=person.page_address or str(person.id),
-        payload=_page_payload(case, -1, public_url, reason),
-        dedupe_key=f"page:{case.id}:{reason}:{person.id}:{stamp}",
-        case_id=case.id,
-        at=at,
-    )
-    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=[person.id])
+    key = f"page:{case.id}:{reason}:{person.id}:{stamp}"
+    sent = _send(session, case, person, _page_payload(case, -1, public_url, reason), key, at)
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=[sent])

@@ -114,6 +114,20 @@ def test_a_new_person_in_the_intake_keeps_one_case_and_fills_its_summary(engine:
         assert conversation.channel == "web" and conversation.address == "person-1"
 
 
+def test_a_second_emergency_mid_intake_pages_again_with_the_news(engine: Engine, desk: Desk) -> None:
+    on_call = coordinator(engine, "tonight", on_call=True)
+    deliver(engine, desk, arrival("母が倒れて救急車で運ばれました", key="1"))
+    deliver(engine, desk, arrival("べつかいです", key="2"))  # an answer: not news
+    handled = deliver(engine, desk, arrival("また父も具合が悪くて倒れそうです", key="3"))
+    with Session(engine) as session:
+        pages = _pages(session)
+        case = session.exec(select(Case)).one()
+        assert [page.address for page in pages] == [str(on_call.id)] * 2
+        assert pages[1].payload.get("reason") == "news" and "新しい 知らせ" in pages[1].payload["messages"][0]["text"]
+        assert case.town == "別海町"  # the news was not stored as an answer
+    assert "119" in "\n".join(reply.text for reply in handled.replies)
+
+
 def test_consent_is_recorded_on_the_person(engine: Engine, desk: Desk) -> None:
     deliver(engine, desk, arrival(URGENT_TEXT, key="1"))
     for i, (text, choice) in enumerate(
