@@ -46,5 +46,6 @@ FLASH = {
     "resolved": "終わりに しました。",
     "saved": "保存しました。",
     "login": "ログイン名か パスワードが ちがいます。",
+    "slow": "ログインの 試行が 多すぎます。15分ほど 待ってから、もう一度 お試しください。",
 }
-BAD_FLASH = {"taken", "login"}
+BAD_FLASH = {"taken", "login", "slow"}

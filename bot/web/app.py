@@ -34,6 +34,7 @@ from bot.runtime.work import Work
 from bot.settings import Settings
 from bot.web import auth
 from bot.web.services import LoginRequired, Services
+from bot.web.throttle import Throttles
 from storage import cases
 from storage.db import make_engine, session_scope, upgrade
 
@@ -83,7 +84,8 @@ def create_app(
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
     work = Work(engine, desk, platforms, senders)
-    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, work.receiver)
+    secret, throttles = _ensure_secret(engine), Throttles.build(settings)
+    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,11 +22,12 @@ from sqlmodel import Session
 
 from bot.conversation.summary import CaseSummary
 from bot.desk import casework
-from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, WHO
 from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
 from bot.web.services import LoginRequired, Services
+from bot.web.throttle import client_address
 from storage import cases, messages, outbox, people
 from storage.db import reader, session_scope
 from storage.models import (
@@ -58,35 +59,57 @@ def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
 # --- login ----------------------------------------------------------------------------------
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, svc: ServicesDep) -> Response:
+def _login_form(svc: Services, request: Request, status: int = 200, flash: str | None = None) -> Response:
+    """The login page with a fresh CSRF token in its cookie; ``flash`` overrides the ``?m=`` notice."""
     token = secrets.token_urlsafe(24)
-    response = render(svc, request, "login.html", {"csrf": token, "login": None})
+    extra = {"flash": FLASH[flash], "flash_bad": True} if flash else {}
+    response = render(svc, request, "login.html", {"csrf": token, "login": None, **extra}, status=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
     return response
 
 
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, svc: ServicesDep) -> Response:
+    return _login_form(svc, request)
+
+
 @router.post("/login")
 def login(
+    request: Request,
     svc: ServicesDep,
-    session: SessionDep,
     login: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form()] = "",
     expected: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
 ) -> Response:
+    """Check a login in three short steps, so no database lock is held while argon2 works.
+
+    A throttled login is refused before its password is looked at (429 with
+    the page and its notice). Then: read the hash (a read-only transaction),
+    verify it with no transaction open, and only for a match write the session.
+    """
     if not auth.same(csrf, expected):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong: reload the page")
-    person = auth.authenticate(session, login, password)
-    if person is None:
+    address = client_address(request)
+    wait = svc.throttles.login_wait(login, address)
+    if wait > 0:
+        response = _login_form(svc, request, status=429, flash="slow")
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    with Session(reader(svc.engine)) as session:
+        account = auth.account_for(session, login)
+    if not auth.password_matches(account, password) or account is None:
+        svc.throttles.login_failed(login, address)
         return RedirectResponse("/coordinator/login?m=login", status_code=303)
-    now = utcnow()
-    auth.drop_expired(session, now)
-    token, _ = auth.start_session(session, person, now, svc.settings.session_hours)
+    with session_scope(svc.engine) as session:
+        opened = auth.open_session(session, account, password, utcnow(), svc.settings.session_hours)
+    if opened is None:
+        return RedirectResponse("/coordinator/login?m=login", status_code=303)
+    svc.throttles.login_succeeded(login)
     response = RedirectResponse("/coordinator/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
+        opened[0],
         httponly=True,
         samesite="lax",
         secure=svc.settings.cookie_secure,
