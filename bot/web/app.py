@@ -33,6 +33,8 @@ from bot.desk.paging import TOKYO
 from bot.runtime.work import Work
 from bot.settings import Settings
 from bot.web import auth
+from bot.web.bodylimit import BodyLimit
+from bot.web.headers import SecurityHeaders
 from bot.web.services import LoginRequired, Services
 from bot.web.throttle import Throttles
 from storage import cases
@@ -104,8 +106,10 @@ def create_app(
                 await platform.close()
             engine.dispose()
 
-    app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
+    app.add_middleware(BodyLimit)  # inner: counts the body the routes read
+    app.add_middleware(SecurityHeaders)  # outer: also on the 413s and the errors
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from bot.web import chat, coordinator, health, reports, webhooks
