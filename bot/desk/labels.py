@@ -19,6 +19,7 @@ EVENT_LABELS = {
     "opened": "ケースを 開いた",
     "escalated": "受付に 回った",
     "paged": "呼び出した",
+    "grouped": "呼び出しを まとめた（Webチャットの 上限）",
     "viewed": "見た",
     "claimed": "受けた",
     "replied": "返事を 送った",

@@ -25,6 +25,7 @@ from storage.models import Case, Coordinator, RotaSlot, row_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVERYONE = 2
+GROUPED_WINDOW = dt.timedelta(hours=1)  # at most one grouped page per region in this window
 DAY = 24 * 60
 
 
@@ -55,7 +56,11 @@ def serving(session: Session, region: str) -> list[Coordinator]:
 
 
 LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
-REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました"}
+REASONS = {
+    "news": "新しい 知らせ",
+    "reassigned": "わたされました",
+    "grouped": "Webチャットから 緊急の 相談が 続いています。受付で ほかの ケースも 見てください",
+}
 OPENING_CHARS = 80
 
 
@@ -88,42 +93,80 @@ class Paged:
     notice: Say  # what the person is told now
 
 
+def _targets(session: Session, case: Case, level: int, at: dt.datetime) -> tuple[int, list[Coordinator], bool]:
+    """Whom to page for ``level``: (the level, skipped ahead to everyone when nobody is there; the people;
+    whether anyone is on call now)."""
+    staff = {row_id(person): person for person in serving(session, case.region)}
+    rota = people.rota_slots(session=session, region=case.region)
+    now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
+    if level < EVERYONE and level < len(now_on_call):
+        return level, [staff[now_on_call[level]]], True
+    return EVERYONE, list(staff.values()), bool(now_on_call)
+
+
 def page(
     *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
 ) -> Paged:
     """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
     assert case.id is not None
-    staff = {row_id(person): person for person in serving(session, case.region)}
-    rota = people.rota_slots(session=session, region=case.region)
-    now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
-    if level < EVERYONE and level < len(now_on_call):
-        targets = [now_on_call[level]]
-    else:
-        level, targets = EVERYONE, list(staff)
-    for cid in targets:
-        person = staff[cid]
+    level, targets, anyone_on_call = _targets(session, case, level, at)
+    for person in targets:
         outbox.enqueue(
             session=session,
             kind="page",
             channel=person.page_channel,
-            address=person.page_address or str(cid),
+            address=person.page_address or str(person.id),
             payload=_page_payload(case, level, public_url),
-            dedupe_key=f"page:{case.id}:{level}:{cid}",
+            dedupe_key=f"page:{case.id}:{level}:{person.id}",
             case_id=case.id,
             at=at,
         )
-    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=targets)
+    ids = [row_id(person) for person in targets]
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids)
     case.page_level = level
     case.next_page_at = at + deadline if level < EVERYONE else None
     case.updated_at = at
     session.add(case)
-    if not now_on_call:
+    if not anyone_on_call:
         notice = Say.WAIT_NOBODY  # nobody on the rota now: everyone is paged at once
     elif level == 0:
         notice = Say.WAIT_PAGED
     else:
         notice = Say.WAIT_STILL
-    return Paged(level, tuple(targets), notice)
+    return Paged(level, tuple(ids), notice)
+
+
+def page_grouped(
+    *, session: Session, case: Case, at: dt.datetime, window: dt.timedelta, public_url: str | None = None
+) -> bool:
+    """An urgent case over the web chat's paging budget: queued, and at most one page per region and window.
+
+    The first such case in a window pages whoever would be paged first, with
+    words saying that more urgent chats are arriving and are in the queue;
+    later ones only get a ``grouped`` event. No ladder runs for them: the
+    coordinator woken by the grouped page works the queue, where each such
+    case is marked urgent. Returns whether a page went out.
+    """
+    assert case.id is not None
+    bucket = int(at.timestamp() // window.total_seconds())
+    _, targets, _ = _targets(session, case, 0, at)
+    fresh: list[Coordinator] = []
+    for person in targets:
+        row = outbox.enqueue(
+            session=session,
+            kind="page",
+            channel=person.page_channel,
+            address=person.page_address or str(person.id),
+            payload=_page_payload(case, 0, public_url, "grouped"),
+            dedupe_key=f"page:grouped:{case.region}:{bucket}:{person.id}",
+            case_id=case.id,
+            at=at,
+        )
+        if row.case_id == case.id:  # not an earlier case's page of this window, which enqueue handed back
+            fresh.append(person)
+    ids = [row_id(person) for person in fresh]
+    cases.add_event(session=session, case_id=case.id, kind="grouped", at=at, coordinators=ids)
+    return bool(ids)
 
 
 def page_claimer(
