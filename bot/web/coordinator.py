@@ -14,7 +14,6 @@ import datetime as dt
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -22,7 +21,7 @@ from sqlmodel import Session
 
 from bot.conversation.summary import CaseSummary
 from bot.desk import casework
-from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, WHO
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, PROBLEMS, WHO
 from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
@@ -51,9 +50,10 @@ def _back(case_id: int, flash: str) -> RedirectResponse:
 
 
 def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
+    """Back to the case with the problem's code (never its text: the page shows only words it knows)."""
     if isinstance(error, casework.NotFound):
         raise HTTPException(status_code=404, detail=str(error))
-    return RedirectResponse(f"/coordinator/cases/{case_id}?e={quote(str(error))}", status_code=303)
+    return RedirectResponse(f"/coordinator/cases/{case_id}?e={error.code}", status_code=303)
 
 
 # --- login ----------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def _event_label(session: Session, event: CaseEvent) -> str:
     elif event.kind == "resolved":
         extra = f": {detail.get('outcome', '')}"
     elif event.kind == "reassigned" and (to := session.get(Coordinator, detail.get("to"))):
-        extra = f" → {to.name}"
+        extra = f" → {to.name}" + (f"（理由: {detail['reason']}）" if detail.get("reason") else "")
     elif event.kind == "escalated" and detail.get("urgent"):
         extra = "（緊急）"
     elif event.kind == "delivery_failed":
@@ -289,9 +289,9 @@ def case_page(case_id: int, request: Request, svc: ServicesDep, session: Session
     except casework.NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
     context = _case_context(svc, session, login, case)
-    problem = request.query_params.get("e")
-    if problem:  # a casework error, shown as the flash
-        context |= {"flash": problem[:200], "flash_bad": True}
+    problem = PROBLEMS.get(request.query_params.get("e") or "")
+    if problem:  # a casework error, by its code, shown as the flash
+        context |= {"flash": problem.format(limit=casework.REPLY_LIMIT), "flash_bad": True}
         return svc.templates.TemplateResponse(request, "case.html", context)
     return render(svc, request, "case.html", context)
 
@@ -335,10 +335,15 @@ def note(
 
 @router.post("/cases/{case_id}/reassign")
 def reassign(
-    case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]
+    case_id: int,
+    svc: ServicesDep,
+    session: SessionDep,
+    login: FormLoginDep,
+    to: Annotated[int, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     me, url = login.coordinator, svc.desk.public_url
-    return _act(case_id, "reassigned", lambda: casework.reassign(session, me, case_id, to, utcnow(), url))
+    return _act(case_id, "reassigned", lambda: casework.reassign(session, me, case_id, to, utcnow(), url, reason))
 
 
 @router.post("/cases/{case_id}/resolve")
