@@ -51,6 +51,12 @@ import httpx
 Echo = Callable[[str], None]
 
 DATABASES = ("sqlite", "postgresql")
+#: The web chat's paging budget lifted: the bench measures speed, not the limits (``tools.bench.limits`` does).
+NO_CHAT_BUDGET = {
+    "MADOGUCHI_CHAT_NEW_PER_ADDRESS": "1000000",
+    "MADOGUCHI_CHAT_PAGES_PER_ADDRESS": "1000000",
+    "MADOGUCHI_CHAT_PAGES_PER_HOUR": "1000000",
+}
 POSTGRES_URL = os.environ.get("MADOGUCHI_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REGION = "nemuro"
 SEED = 3
@@ -323,6 +329,7 @@ def serve(url: str, workdir: Path, extra_env: Mapping[str, str] | None = None) -
     """
     port = free_port()
     env = os.environ | {"MADOGUCHI_DATABASE_URL": url, "MADOGUCHI_COOKIE_SECURE": "false", "MADOGUCHI_REGION": REGION}
+    env |= NO_CHAT_BUDGET  # every bench visitor comes from 127.0.0.1, and each urgent one is to page
     env |= dict(extra_env or {})
     log_file = workdir / f"serve-{port}.log"
     with log_file.open("wb") as log:
