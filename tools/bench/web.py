@@ -51,6 +51,8 @@ import httpx
 Echo = Callable[[str], None]
 
 DATABASES = ("sqlite", "postgresql")
+#: This checkout, first on the server's path: the venv's editable install may point at another worktree.
+CHECKOUT = str(Path(__file__).resolve().parents[2])
 #: The web chat's paging budget lifted: the bench measures speed, not the limits (``tools.bench.limits`` does).
 NO_CHAT_BUDGET = {
     "MADOGUCHI_CHAT_NEW_PER_ADDRESS": "1000000",
@@ -330,6 +332,7 @@ def serve(url: str, workdir: Path, extra_env: Mapping[str, str] | None = None) -
     port = free_port()
     env = os.environ | {"MADOGUCHI_DATABASE_URL": url, "MADOGUCHI_COOKIE_SECURE": "false", "MADOGUCHI_REGION": REGION}
     env |= NO_CHAT_BUDGET  # every bench visitor comes from 127.0.0.1, and each urgent one is to page
+    env |= {"PYTHONPATH": os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH", "")) if p)}
     env |= dict(extra_env or {})
     log_file = workdir / f"serve-{port}.log"
     with log_file.open("wb") as log:
