@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from bot.settings import Settings
 from bot.web.app import Services
 from bot.web.auth import digest
 from storage.models import Case, CaseEvent, Conversation, Outbox, SeenEvent
@@ -15,6 +14,7 @@ from tests.bot.web.test_chat_api import _open_chat, _send
 from tests.builders import URGENT_TEXT, coordinator
 
 VISITORS = 100
+PAGES_PER_HOUR, PAGES_PER_ADDRESS = 6, 2  # the shipped budget (bot.settings)
 
 
 def _services(app: FastAPI) -> Services:
@@ -42,12 +42,11 @@ def _urgent_cases(app: FastAPI) -> int:
 
 def test_a_hundred_urgent_chats_do_not_page_a_hundred_times(app: FastAPI) -> None:
     coordinator(_services(app).engine, "tonight", on_call=True)
-    budget = Settings().chat_pages_per_hour
     shown = [_visit(app, f"10.0.{n // 200}.{n % 200 + 1}") for n in range(VISITORS)]
     assert all(any("119" in text for text in texts) for texts in shown)  # every visitor got the number to call
     pages = _pages(app)
     grouped = [page for page in pages if page.payload.get("reason") == "grouped"]
-    assert len(pages) == budget + 1 and len(grouped) == 1  # one page per chat up to the budget, then one for all
+    assert len(pages) == PAGES_PER_HOUR + 1 and len(grouped) == 1  # one per chat up to the budget, then one for all
     assert _urgent_cases(app) == VISITORS  # and every case is in the queue, marked urgent
     later = shown[-1]
     assert any("受付に 入れました" in text for text in later) and not any("連絡しています" in text for text in later)
@@ -58,10 +57,10 @@ def test_one_address_opening_many_chats_pages_twice_then_groups(app: FastAPI) ->
     shown = [_visit(app, "192.0.2.7") for _ in range(12)]
     assert all(any("119" in text for text in texts) for texts in shown)
     pages = _pages(app)
-    assert len(pages) == Settings().chat_pages_per_address + 1
+    assert len(pages) == PAGES_PER_ADDRESS + 1
     with Session(_services(app).engine) as session:
         grouped = session.exec(select(CaseEvent).where(CaseEvent.kind == "grouped")).all()
-    assert len(grouped) == 12 - Settings().chat_pages_per_address
+    assert len(grouped) == 12 - PAGES_PER_ADDRESS
 
 
 def test_the_database_keeps_only_a_hash_of_the_chat_token(app: FastAPI, client: TestClient) -> None:
