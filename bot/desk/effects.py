@@ -177,11 +177,7 @@ def _queue_and_page(
         return None
     if first or (case.next_page_at is None and case.page_level == 0):
         if may_page is not None and not may_page():
-            if paging.page_grouped(
-                session=session, case=case, at=at, window=paging.GROUPED_WINDOW, public_url=desk.public_url
-            ):
-                desk.metrics.pages.labels("grouped").inc()
-            return Say.WAIT_QUEUED
+            return paging.hold(session=session, desk=desk, case=case, at=at)
         paged = paging.page(
             session=session, case=case, level=0, at=at, deadline=desk.page_deadline, public_url=desk.public_url
         )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.conversation.texts import Say
+from bot.desk.desk import Desk
 from bot.desk.labels import INTENT_LABELS
 from storage import cases, outbox, people
 from storage.models import Case, Coordinator, RotaSlot, row_id
@@ -167,6 +168,13 @@ def page_grouped(
     ids = [row_id(person) for person in fresh]
     cases.add_event(session=session, case_id=case.id, kind="grouped", at=at, coordinators=ids)
     return bool(ids)
+
+
+def hold(*, session: Session, desk: Desk, case: Case, at: dt.datetime) -> Say:
+    """An urgent case over a paging budget: grouped (``page_grouped``) and counted; the person's notice."""
+    if page_grouped(session=session, case=case, at=at, window=GROUPED_WINDOW, public_url=desk.public_url):
+        desk.metrics.pages.labels("grouped").inc()
+    return Say.WAIT_QUEUED
 
 
 def page_claimer(
