@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+WEBHOOK_LIMIT = 1_000_000  # bytes; real webhooks are a few kB
 #: (path prefix, most bytes a body may have); the first matching prefix wins.
 LIMITS: tuple[tuple[str, int], ...] = (
-    ("/webhooks/", 1_000_000),  # LINE's own webhook limit is 1 MB; real events are a few kB
+    ("/webhooks/", WEBHOOK_LIMIT),
     ("/coordinator/", 128_000),  # an 8,000-character note, percent-encoded (9 bytes per kana)
 )
 DEFAULT_LIMIT = 64_000  # the web chat's 5,000 characters as JSON escapes, the login form, anything else
