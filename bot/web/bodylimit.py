@@ -4,7 +4,7 @@ An ASGI middleware in front of every route: a ``Content-Length`` over the
 limit is answered 413 at once, without reading a byte of the body; a body
 without one (chunked) is counted as it arrives, and the read that passes the
 limit fails with 413, so the app never holds more than the limit in memory.
-Limits go by route family: a webhook may carry what LINE sends (1 MB), a
+Limits go by route family: a webhook 1 MB (real ones are a few kB), a
 coordinator's form a long note, and everything else (the web chat's JSON,
 the login form) far less.
 """
