@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(default=True, alias="MADOGUCHI_COOKIE_SECURE")
     public_url: str | None = Field(default=None, alias="MADOGUCHI_PUBLIC_URL")  # for links in pages
     session_hours: float = Field(default=12.0, gt=0, alias="MADOGUCHI_SESSION_HOURS")
+    #: ``/metrics`` wants ``Authorization: Bearer <this>``; without it, only clients on this machine get it.
+    metrics_token: SecretStr | None = Field(default=None, alias="MADOGUCHI_METRICS_TOKEN")
+    #: Wrong passwords allowed per login name and per client address in ``login_window_minutes``;
+    #: after that every try waits, the right password too.
+    login_tries_per_account: int = Field(default=5, ge=1, alias="MADOGUCHI_LOGIN_TRIES_PER_ACCOUNT")
+    login_tries_per_address: int = Field(default=20, ge=1, alias="MADOGUCHI_LOGIN_TRIES_PER_ADDRESS")
+    login_window_minutes: float = Field(default=15.0, gt=0, alias="MADOGUCHI_LOGIN_WINDOW_MINUTES")
+    #: Web chat, per hour: new conversations per client address, and urgent pages per address and in all.
+    #: Over a limit the person still gets every reply (the numbers to call); the case still enters the
+    #: queue, and the on-call coordinator gets one grouped page per hour instead of one per case.
+    chat_new_per_address: int = Field(default=10, ge=1, alias="MADOGUCHI_CHAT_NEW_PER_ADDRESS")
+    chat_pages_per_address: int = Field(default=2, ge=1, alias="MADOGUCHI_CHAT_PAGES_PER_ADDRESS")
+    chat_pages_per_hour: int = Field(default=6, ge=1, alias="MADOGUCHI_CHAT_PAGES_PER_HOUR")
+    chat_cookie_days: int = Field(default=14, ge=1, alias="MADOGUCHI_CHAT_COOKIE_DAYS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
     #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
     #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).

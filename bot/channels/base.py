@@ -11,7 +11,7 @@ conversation's data types (``bot.conversation.model``): nothing above it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +29,9 @@ class Arrival:
     household_code: str | None = None  # a registered household's link, when the person came through one
     reply_token: str | None = None  # LINE: good for one reply call, for about a minute
     region: str | None = None  # a region chosen by the link the person came through (Telegram /start nemuro)
+    #: Asked (once) before this message pages a coordinator for a new urgent case; False: the case joins
+    #: the queue and a grouped page instead. None: pages freely (the platforms, the terminal).
+    may_page: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)

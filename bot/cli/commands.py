@@ -441,7 +441,7 @@ def kb_eval(
 
 @app.command()
 def bench(
-    part: Annotated[str, typer.Option(help="classify, web, webhooks or all")] = "all",
+    part: Annotated[str, typer.Option(help="classify, web, webhooks, limits or all")] = "all",
     quick: Annotated[
         bool, typer.Option(help="web and webhooks parts: a 2 s run and no probe (a smoke test, not the figures)")
     ] = False,
@@ -461,8 +461,8 @@ def bench(
         sys.path.insert(0, str(checkout))
         from tools.bench.run import run_bench
 
-    if part not in ("classify", "web", "webhooks", "all"):
-        raise typer.BadParameter("classify, web, webhooks or all", param_hint="--part")
+    if part not in ("classify", "web", "webhooks", "limits", "all"):
+        raise typer.BadParameter("classify, web, webhooks, limits or all", param_hint="--part")
     if unknown := set(database or ()) - {"sqlite", "postgresql"}:
         raise typer.BadParameter(f"unknown {', '.join(sorted(unknown))}: sqlite or postgresql", param_hint="--database")
     run_bench(typer.echo, part, quick=quick, databases=database)

@@ -66,6 +66,7 @@ class Say(StrEnum):
     WAIT_PAGED = "wait_paged"
     WAIT_STILL = "wait_still"
     WAIT_NOBODY = "wait_nobody"
+    WAIT_QUEUED = "wait_queued"
     CLAIMED = "claimed"
     WELCOME = "welcome"
     MEDIA = "media"

@@ -18,7 +18,7 @@ from bot.conversation import Reply
 from bot.conversation.codec import decode, encode
 from bot.conversation.engine import close, join
 from bot.desk import Desk, paging
-from bot.desk.labels import PHONE_CLAIM
+from bot.desk.labels import PHONE_CLAIM, PROBLEMS
 from bot.desk.outgoing import queue_out, to_person
 from storage import cases, people
 from storage.models import Case, CaseStatus, Coordinator, Direction, Household, Person, row_id
@@ -32,12 +32,16 @@ OUTCOMES = (
     "連絡がとれなかった",
     "その他",
 )
-FORGOTTEN = "この 人の 記録は 本人の 希望で 消されています。返事は 送れません。"
 REPLY_LIMIT = 2000  # characters; the channels split longer texts, but a coordinator's reply this long is a mistake
 
 
 class CaseworkError(Exception):
-    """An action that cannot be done; the message is shown to the coordinator as is (Japanese)."""
+    """An action that cannot be done. ``code`` names it (a key of ``PROBLEMS``, safe in a URL); the
+    message is its Japanese, shown to the coordinator."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(PROBLEMS[code].format(limit=REPLY_LIMIT))
 
 
 class NotFound(CaseworkError):
@@ -48,7 +52,7 @@ def get_case(session: Session, coordinator: Coordinator, case_id: int) -> Case:
     """The case, if it exists and the coordinator serves its region (otherwise it does not exist for them)."""
     case = session.get(Case, case_id)
     if case is None or case.region not in coordinator.regions:
-        raise NotFound("この ケースは 見られません。")
+        raise NotFound("case_hidden")
     return case
 
 
@@ -91,18 +95,18 @@ def reply(session: Session, coordinator: Coordinator, case_id: int, text: str, a
     case = get_case(session, coordinator, case_id)
     text = _plain(text)
     if not text:
-        raise CaseworkError("返事が 空です。")
+        raise CaseworkError("reply_empty")
     if len(text) > REPLY_LIMIT:
-        raise CaseworkError(f"返事が 長すぎます（{REPLY_LIMIT}字まで）。")
+        raise CaseworkError("reply_long")
     if case.conversation_id is None:
-        raise CaseworkError(FORGOTTEN)
+        raise CaseworkError("forgotten")
     if case.status != CaseStatus.CLAIMED or case.claimed_by != coordinator.id:
-        raise CaseworkError("返事を するには、先に この ケースを 受けてください。")
+        raise CaseworkError("claim_first")
     message = to_person(
         session, case, Reply(text), at, direction=Direction.COORDINATOR, kind="reply", coordinator_id=coordinator.id
     )
     if message is None:
-        raise CaseworkError(FORGOTTEN)
+        raise CaseworkError("forgotten")
     cases.add_event(
         session=session, case_id=case_id, kind="replied", at=at, coordinator_id=coordinator.id, message=message.id
     )
@@ -112,29 +116,41 @@ def note(session: Session, coordinator: Coordinator, case_id: int, text: str, at
     get_case(session, coordinator, case_id)
     text = _plain(text)
     if not text:
-        raise CaseworkError("メモが 空です。")
+        raise CaseworkError("note_empty")
     cases.add_event(session=session, case_id=case_id, kind="note", at=at, coordinator_id=coordinator.id, text=text)
 
 
 def reassign(
-    session: Session, coordinator: Coordinator, case_id: int, to_id: int, at: dt.datetime, public_url: str | None = None
+    session: Session,
+    coordinator: Coordinator,
+    case_id: int,
+    to_id: int,
+    at: dt.datetime,
+    public_url: str | None = None,
+    reason: str = "",
 ) -> None:
-    """Hand the case to another coordinator of the region, who is paged."""
+    """Hand the case to another coordinator of the region, who is paged.
+
+    Taking a case a colleague holds needs a reason, kept in the case's history,
+    so nobody's case moves without a trace of why.
+    """
     case = get_case(session, coordinator, case_id)
     other = session.get(Coordinator, to_id)
     if other is None or not other.active or case.region not in other.regions:
-        raise CaseworkError("その 相談員には わたせません。")
+        raise CaseworkError("bad_colleague")
     if case.status == CaseStatus.RESOLVED:
-        raise CaseworkError("終わった ケースです。")
+        raise CaseworkError("case_resolved")
     before = case.claimed_by
+    reason = reason.strip()
+    if before is not None and before != coordinator.id and not reason:
+        raise CaseworkError("reason_needed")
     case.status, case.claimed_by, case.next_page_at = CaseStatus.CLAIMED, to_id, None
     case.claimed_at = case.claimed_at or at  # time to claim counts the first pick-up, not the hand-over
     case.escalated_at = case.escalated_at or at
     case.updated_at = at
     session.add(case)
-    cases.add_event(
-        session=session, case_id=case_id, kind="reassigned", at=at, coordinator_id=coordinator.id, src=before, to=to_id
-    )
+    detail: dict[str, object] = {"src": before, "to": to_id} | ({"reason": reason} if reason else {})
+    cases.add_event(session=session, case_id=case_id, kind="reassigned", at=at, coordinator_id=coordinator.id, **detail)
     paging.page_claimer(session=session, case=case, at=at, reason="reassigned", public_url=public_url)
 
 
@@ -147,9 +163,9 @@ def resolve(
     """
     case = get_case(session, coordinator, case_id)
     if outcome not in OUTCOMES:
-        raise CaseworkError("結果を 選んでください。")
+        raise CaseworkError("no_outcome")
     if case.status == CaseStatus.RESOLVED:
-        raise CaseworkError("もう 終わっています。")
+        raise CaseworkError("already_resolved")
     case.status, case.resolved_at, case.outcome, case.next_page_at = CaseStatus.RESOLVED, at, outcome, None
     case.claimed_by = case.claimed_by or coordinator.id
     case.updated_at = at
@@ -231,16 +247,16 @@ def save_household(
     at: dt.datetime,
 ) -> Household:
     if region not in coordinator.regions:
-        raise NotFound("この 地域の 世帯は 登録できません。")
+        raise NotFound("household_region")
     label = label.strip()
     if not label:
-        raise CaseworkError("呼び名を 入れてください（名前でなくて 大丈夫です）。")
+        raise CaseworkError("household_label")
     if household_id is None:
         household = Household(region=region, code=secrets.token_urlsafe(9), label=label, created_at=at)
     else:
         found = session.get(Household, household_id)
         if found is None or found.region not in coordinator.regions:
-            raise NotFound("この 世帯は 見られません。")
+            raise NotFound("household_hidden")
         household = found
     household.label, household.town = label, town or None
     household.flags = [flag for flag in flags if flag in FLAGS]

@@ -23,6 +23,7 @@ class Desk:
     check_silence: dt.timedelta = dt.timedelta(minutes=3)  # an unanswered check after a risk cue pages then
     metrics: Metrics = field(default_factory=Metrics)
     public_url: str | None = None  # where the coordinator pages are reachable, for links in pages
+    web_pages_per_hour: int = 6  # the web chat's paging budget in all; the re-pager keeps it for checks
 
     @classmethod
     def build(cls, ctx: Context, settings: Settings) -> Desk:
@@ -33,6 +34,7 @@ class Desk:
             retention=dt.timedelta(days=settings.retention_days),
             check_silence=dt.timedelta(minutes=settings.check_silence_minutes),
             public_url=settings.public_url,
+            web_pages_per_hour=settings.chat_pages_per_hour,
         )
 
     @property

@@ -43,6 +43,7 @@ class Turn:
     at: dt.datetime
     paged: bool = False
     forgotten: bool = False
+    may_page: Callable[[], bool] | None = None  # the channel's paging budget (``Arrival.may_page``)
 
 
 def carry_out(turn: Turn, effects: Iterable[Effect]) -> None:
@@ -79,9 +80,9 @@ def _update_case(turn: Turn, effect: OpenCase | UpdateCase) -> None:
 
 def _escalate(turn: Turn, effect: Escalate) -> None:
     case = turn.case = _case_for(turn, effect.summary)
-    notice = _queue_and_page(turn.session, turn.desk, case, effect, turn.at)
+    notice = _queue_and_page(turn.session, turn.desk, case, effect, turn.at, turn.may_page)
     if notice is not None:
-        turn.paged = True
+        turn.paged = notice is not Say.WAIT_QUEUED
         desk = turn.desk
         text = desk.ctx.texts.say(notice, turn.person.region, minutes=desk.deadline_minutes)
         turn.replies.insert(1, Reply(text))  # right after the number to call, before the questions
@@ -149,8 +150,20 @@ def _town(answer: str | None, towns: tuple[str, ...]) -> str | None:
     return answer if answer in towns else OTHER_TOWN
 
 
-def _queue_and_page(session: Session, desk: Desk, case: Case, effect: Escalate, at: dt.datetime) -> Say | None:
-    """Put the case in the queue; page for urgent news. Returns the notice for the person when paged."""
+def _queue_and_page(
+    session: Session,
+    desk: Desk,
+    case: Case,
+    effect: Escalate,
+    at: dt.datetime,
+    may_page: Callable[[], bool] | None = None,
+) -> Say | None:
+    """Put the case in the queue; page for urgent news. Returns the notice for the person when paged.
+
+    Over the channel's paging budget (``may_page`` says no) the case stays in
+    the queue, marked urgent, and joins a grouped page; the person is told
+    honestly that it is queued, after the numbers to call they were given.
+    """
     assert case.id is not None
     first = case.escalated_at is None
     case.escalated_at = case.escalated_at or at
@@ -165,6 +178,8 @@ def _queue_and_page(session: Session, desk: Desk, case: Case, effect: Escalate, 
         )  # news for the coordinator already on it
         return None
     if first or (case.next_page_at is None and case.page_level == 0):
+        if may_page is not None and not may_page():
+            return paging.hold(session=session, desk=desk, case=case, at=at)
         paged = paging.page(
             session=session, case=case, level=0, at=at, deadline=desk.page_deadline, public_url=desk.public_url
         )

@@ -88,7 +88,7 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
     person.last_seen_at = conversation.last_message_at = at
     if case is not None:
         case.check_due_at = None  # any word from the person answers a pending check; the engine decides what it meant
-    turn = Turn(session, desk, person, conversation, case, list(outcome.replies), at)
+    turn = Turn(session, desk, person, conversation, case, list(outcome.replies), at, may_page=arrival.may_page)
     effects.carry_out(turn, outcome.effects)
     if turn.forgotten:
         return _send(session, arrival, None, None, turn.replies, at, desk)

@@ -19,6 +19,7 @@ EVENT_LABELS = {
     "opened": "ケースを 開いた",
     "escalated": "受付に 回った",
     "paged": "呼び出した",
+    "grouped": "呼び出しを まとめた（Webチャットの 上限）",
     "viewed": "見た",
     "claimed": "受けた",
     "replied": "返事を 送った",
@@ -46,5 +47,24 @@ FLASH = {
     "resolved": "終わりに しました。",
     "saved": "保存しました。",
     "login": "ログイン名か パスワードが ちがいます。",
+    "slow": "ログインの 試行が 多すぎます。15分ほど 待ってから、もう一度 お試しください。",
 }
-BAD_FLASH = {"taken", "login"}
+BAD_FLASH = {"taken", "login", "slow"}
+#: Why a case action could not be done (``bot.desk.casework.CaseworkError``), by code: the case page shows
+#: the words for the code in ``?e=``, and nothing else from the URL.
+PROBLEMS = {
+    "case_hidden": "この ケースは 見られません。",
+    "reply_empty": "返事が 空です。",
+    "reply_long": "返事が 長すぎます（{limit}字まで）。",
+    "forgotten": "この 人の 記録は 本人の 希望で 消されています。返事は 送れません。",
+    "claim_first": "返事を するには、先に この ケースを 受けてください。",
+    "note_empty": "メモが 空です。",
+    "bad_colleague": "その 相談員には わたせません。",
+    "reason_needed": "ほかの 相談員が 受けている ケースを わたすときは、理由を 書いてください。",
+    "case_resolved": "終わった ケースです。",
+    "no_outcome": "結果を 選んでください。",
+    "already_resolved": "もう 終わっています。",
+    "household_region": "この 地域の 世帯は 登録できません。",
+    "household_label": "呼び名を 入れてください（名前でなくて 大丈夫です）。",
+    "household_hidden": "この 世帯は 見られません。",
+}

@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.conversation.texts import Say
+from bot.desk.desk import Desk
 from bot.desk.labels import INTENT_LABELS
 from storage import cases, outbox, people
 from storage.models import Case, Coordinator, RotaSlot, row_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVERYONE = 2
+GROUPED_WINDOW = dt.timedelta(hours=1)  # at most one grouped page per region in this window
 DAY = 24 * 60
 
 
@@ -55,7 +57,11 @@ def serving(session: Session, region: str) -> list[Coordinator]:
 
 
 LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
-REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました"}
+REASONS = {
+    "news": "新しい 知らせ",
+    "reassigned": "わたされました",
+    "grouped": "Webチャットから 緊急の 相談が 続いています。受付で ほかの ケースも 見てください",
+}
 OPENING_CHARS = 80
 
 
@@ -145,6 +151,46 @@ def page_news(*, session: Session, case: Case, at: dt.datetime, public_url: str 
     stamp, payload = int(at.timestamp() * 1000), _page_payload(case, level, public_url, "news")
     ids = [_send(session, case, person, payload, f"page:{case.id}:news:{person.id}:{stamp}", at) for person in targets]
     cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids, reason="news")
+
+
+def page_grouped(
+    *, session: Session, case: Case, at: dt.datetime, window: dt.timedelta, public_url: str | None = None
+) -> bool:
+    """An urgent case over the web chat's paging budget: queued, and at most one page per region and window.
+
+    The first such case in a window pages whoever would be paged first, with
+    words saying that more urgent chats are arriving and are in the queue;
+    later ones only get a ``grouped`` event. No ladder runs for them: the
+    coordinator woken by the grouped page works the queue, where each such
+    case is marked urgent. Returns whether a page went out.
+    """
+    assert case.id is not None
+    bucket = int(at.timestamp() // window.total_seconds())
+    _, targets, _ = _targets(session, case, 0, at)
+    fresh: list[Coordinator] = []
+    for person in targets:
+        row = outbox.enqueue(
+            session=session,
+            kind="page",
+            channel=person.page_channel,
+            address=person.page_address or str(person.id),
+            payload=_page_payload(case, 0, public_url, "grouped"),
+            dedupe_key=f"page:grouped:{case.region}:{bucket}:{person.id}",
+            case_id=case.id,
+            at=at,
+        )
+        if row.case_id == case.id:  # not an earlier case's page of this window, which enqueue handed back
+            fresh.append(person)
+    ids = [row_id(person) for person in fresh]
+    cases.add_event(session=session, case_id=case.id, kind="grouped", at=at, coordinators=ids)
+    return bool(ids)
+
+
+def hold(*, session: Session, desk: Desk, case: Case, at: dt.datetime) -> Say:
+    """An urgent case over a paging budget: grouped (``page_grouped``) and counted; the person's notice."""
+    if page_grouped(session=session, case=case, at=at, window=GROUPED_WINDOW, public_url=desk.public_url):
+        desk.metrics.pages.labels("grouped").inc()
+    return Say.WAIT_QUEUED
 
 
 def page_claimer(

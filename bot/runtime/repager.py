@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.conversation import Reply
+from bot.conversation.texts import Say
 from bot.desk import Desk, paging
 from bot.desk.outgoing import to_person
+from bot.limits import Window
 from bot.runtime.pump import every
 from storage import cases
 from storage.db import session_scope
@@ -39,6 +41,9 @@ class Repager:
         self.engine = engine
         self.desk = desk
         self.clock = clock
+        #: Unanswered checks from the (anonymous) web chat page within the web chat's budget; past it they
+        #: join the grouped page, as urgent web chats over the budget do (``bot.web.throttle``).
+        self.web_checks = Window(desk.web_pages_per_hour, 3600, clock=lambda: self.clock().timestamp())
 
     async def run_once(self) -> int:
         return await asyncio.to_thread(self.repage_due)
@@ -80,7 +85,14 @@ class Repager:
         session.add(case)
         reasons = ["確認の 質問に 返事が ありません"]
         cases.add_event(session=session, case_id=row_id(case), kind="escalated", at=at, urgent=True, reasons=reasons)
+        if case.channel == "web" and not self.web_checks.take("all"):
+            self._group(session, case, at)
+            return
         self._page(session, case, 0, at)
+
+    def _group(self, session: Session, case: Case, at: dt.datetime) -> None:
+        """Over the web chat's budget: the case stays urgent in the queue under the grouped page."""
+        self._tell(session, case, paging.hold(session=session, desk=self.desk, case=case, at=at), at)
 
     def _page(self, session: Session, case: Case, level: int, at: dt.datetime) -> None:
         """Page at ``level``, count it, and tell the person who is being called."""
@@ -93,5 +105,9 @@ class Repager:
             public_url=self.desk.public_url,
         )
         self.desk.metrics.pages.labels(str(paged.level)).inc()
-        text = self.desk.ctx.texts.say(paged.notice, case.region, minutes=self.desk.deadline_minutes)
+        self._tell(session, case, paged.notice, at)
+
+    def _tell(self, session: Session, case: Case, notice: Say, at: dt.datetime) -> None:
+        """Tell the person, in the words for ``notice``, who is being called (or that they are queued)."""
+        text = self.desk.ctx.texts.say(notice, case.region, minutes=self.desk.deadline_minutes)
         to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice")

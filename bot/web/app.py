@@ -33,7 +33,10 @@ from bot.desk.paging import TOKYO
 from bot.runtime.work import Work
 from bot.settings import Settings
 from bot.web import auth
+from bot.web.bodylimit import BodyLimit
+from bot.web.headers import SecurityHeaders
 from bot.web.services import LoginRequired, Services
+from bot.web.throttle import Throttles
 from storage import cases
 from storage.db import make_engine, session_scope, upgrade
 
@@ -83,7 +86,8 @@ def create_app(
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
     work = Work(engine, desk, platforms, senders)
-    services = Services(settings, engine, desk, _templates(), _ensure_secret(engine), platforms, work.receiver)
+    secret, throttles = _ensure_secret(engine), Throttles.build(settings)
+    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,8 +106,10 @@ def create_app(
                 await platform.close()
             engine.dispose()
 
-    app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
+    app.add_middleware(BodyLimit)  # inner: counts the body the routes read
+    app.add_middleware(SecurityHeaders)  # outer: also on the 413s and the errors
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from bot.web import chat, coordinator, health, reports, webhooks

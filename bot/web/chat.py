@@ -1,10 +1,17 @@
 """The local web chat (``/chat/``): talk to the bot as a person would, with no LINE or Telegram account.
 
 The person is a random token in an HttpOnly cookie (pseudonymous, like a LINE
-user id). Each message carries a client-made id, so a retried POST is handled
-once. JSON posts need the page's CSRF header, which another site cannot send.
-Replies come back in the response; a coordinator's later reply is picked up by
-the page's polling of ``/chat/api/messages``.
+user id); the database keeps only its SHA-256 as the conversation's address,
+so a leaked database cannot be used to read a chat. The cookie lives two weeks
+(``MADOGUCHI_CHAT_COOKIE_DAYS``): the phone may be a family's. 「この 端末から 消す」
+forgets it on this device; the conversation stays with the hub. Each message
+carries a client-made id, so a retried POST is handled once. JSON posts need
+the page's CSRF header, which another site cannot send. Replies come back in
+the response; a coordinator's later reply is picked up by the page's polling
+of ``/chat/api/messages``. Anyone may write, but a new conversation or an
+urgent page from one address (and from everyone) has a budget
+(``bot.web.throttle``): over it, the person still gets every reply, and the
+case waits in the queue under a grouped page.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from bot.conversation import Inbound
 from bot.desk.inbox import deliver_then
 from bot.web import auth
 from bot.web.deps import ServicesDep
+from bot.web.throttle import client_address
 from storage import people
 from storage.db import reader
 from storage.messages import shown_since
@@ -67,21 +75,29 @@ def page(
     response = svc.templates.TemplateResponse(
         request, "chat.html", {"csrf": csrf, "household": household or "", "region_name": region.name}
     )
+    max_age = svc.settings.chat_cookie_days * 86400
     response.set_cookie(
-        CHAT_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.cookie_secure, max_age=180 * 86400
+        CHAT_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.cookie_secure, max_age=max_age
     )
     return response
 
 
 def _address(svc: ServicesDep, token: str | None, csrf: str | None) -> str:
+    """The conversation's address for this cookie (the token's SHA-256), once the CSRF header matches it."""
     if not token or not auth.same(csrf, auth.sign(svc.secret, "chat:" + token)):
         raise HTTPException(status_code=403, detail="reload the chat page")
-    return token
+    return auth.digest(token)
+
+
+def _is_new(svc: ServicesDep, address: str) -> bool:
+    with Session(reader(svc.engine)) as session:
+        return people.conversation_for(session=session, channel="web", address=address) is None
 
 
 @router.post("/api/messages")
 def send(
     sent: Sent,
+    request: Request,
     svc: ServicesDep,
     token: Annotated[str | None, Cookie(alias=CHAT_COOKIE)] = None,
     csrf: Annotated[str | None, Header(alias="X-CSRF-Token")] = None,
@@ -95,8 +111,22 @@ def send(
         inbound=Inbound(sent.text.strip(), utcnow(), sent.choice),
         event_key=f"web:{address}:{sent.client_id}",
         household_code=sent.household or None,
+        may_page=svc.throttles.chat_gate(client_address(request), new=_is_new(svc, address)),
     )
     return deliver_then(svc.engine, svc.desk, arrival, lambda session, _: _transcript(session, address, sent.cursor))
+
+
+@router.post("/api/forget-device", status_code=204)
+def forget_device(
+    svc: ServicesDep,
+    token: Annotated[str | None, Cookie(alias=CHAT_COOKIE)] = None,
+    csrf: Annotated[str | None, Header(alias="X-CSRF-Token")] = None,
+) -> Response:
+    """「この 端末から 消す」: this device forgets the chat (the cookie); the hub keeps the conversation."""
+    _address(svc, token, csrf)
+    response = Response(status_code=204)
+    response.delete_cookie(CHAT_COOKIE, httponly=True, samesite="lax", secure=svc.settings.cookie_secure)
+    return response
 
 
 @router.get("/api/messages")

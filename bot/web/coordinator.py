@@ -14,7 +14,6 @@ import datetime as dt
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -23,11 +22,12 @@ from sqlmodel import Session
 from bot.conversation.engine import closing_text
 from bot.conversation.summary import CaseSummary
 from bot.desk import casework
-from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, WHO
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, PROBLEMS, WHO
 from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
 from bot.web.services import LoginRequired, Services
+from bot.web.throttle import client_address
 from storage import cases, messages, outbox, people
 from storage.db import reader, session_scope
 from storage.models import (
@@ -51,43 +51,66 @@ def _back(case_id: int, flash: str) -> RedirectResponse:
 
 
 def _error(case_id: int, error: casework.CaseworkError) -> RedirectResponse:
+    """Back to the case with the problem's code (never its text: the page shows only words it knows)."""
     if isinstance(error, casework.NotFound):
         raise HTTPException(status_code=404, detail=str(error))
-    return RedirectResponse(f"/coordinator/cases/{case_id}?e={quote(str(error))}", status_code=303)
+    return RedirectResponse(f"/coordinator/cases/{case_id}?e={error.code}", status_code=303)
 
 
 # --- login ----------------------------------------------------------------------------------
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, svc: ServicesDep) -> Response:
+def _login_form(svc: Services, request: Request, status: int = 200, flash: str | None = None) -> Response:
+    """The login page with a fresh CSRF token in its cookie; ``flash`` overrides the ``?m=`` notice."""
     token = secrets.token_urlsafe(24)
-    response = render(svc, request, "login.html", {"csrf": token, "login": None})
+    extra = {"flash": FLASH[flash], "flash_bad": True} if flash else {}
+    response = render(svc, request, "login.html", {"csrf": token, "login": None, **extra}, status=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
     return response
 
 
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, svc: ServicesDep) -> Response:
+    return _login_form(svc, request)
+
+
 @router.post("/login")
 def login(
+    request: Request,
     svc: ServicesDep,
-    session: SessionDep,
     login: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form()] = "",
     expected: Annotated[str | None, Cookie(alias=LOGIN_CSRF_COOKIE)] = None,
 ) -> Response:
+    """Check a login in three short steps, so no database lock is held while argon2 works.
+
+    A throttled login is refused before its password is looked at (429 with
+    the page and its notice). Then: read the hash (a read-only transaction),
+    verify it with no transaction open, and only for a match write the session.
+    """
     if not auth.same(csrf, expected):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong: reload the page")
-    person = auth.authenticate(session, login, password)
-    if person is None:
+    address = client_address(request)
+    wait = svc.throttles.login_wait(login, address)
+    if wait > 0:
+        response = _login_form(svc, request, status=429, flash="slow")
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    with Session(reader(svc.engine)) as session:
+        account = auth.account_for(session, login)
+    if not auth.password_matches(account, password) or account is None:
+        svc.throttles.login_failed(login, address)
         return RedirectResponse("/coordinator/login?m=login", status_code=303)
-    now = utcnow()
-    auth.drop_expired(session, now)
-    token, _ = auth.start_session(session, person, now, svc.settings.session_hours)
+    with session_scope(svc.engine) as session:
+        opened = auth.open_session(session, account, password, utcnow(), svc.settings.session_hours)
+    if opened is None:
+        return RedirectResponse("/coordinator/login?m=login", status_code=303)
+    svc.throttles.login_succeeded(login)
     response = RedirectResponse("/coordinator/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
+        opened[0],
         httponly=True,
         samesite="lax",
         secure=svc.settings.cookie_secure,
@@ -253,7 +276,7 @@ def _event_label(session: Session, event: CaseEvent) -> str:
     elif event.kind == "resolved":
         extra = f": {detail.get('outcome', '')}"
     elif event.kind == "reassigned" and (to := session.get(Coordinator, detail.get("to"))):
-        extra = f" → {to.name}"
+        extra = f" → {to.name}" + (f"（理由: {detail['reason']}）" if detail.get("reason") else "")
     elif event.kind == "escalated" and detail.get("urgent"):
         extra = "（緊急）"
     elif event.kind == "delivery_failed":
@@ -268,9 +291,9 @@ def case_page(case_id: int, request: Request, svc: ServicesDep, session: Session
     except casework.NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
     context = _case_context(svc, session, login, case)
-    problem = request.query_params.get("e")
-    if problem:  # a casework error, shown as the flash
-        context |= {"flash": problem[:200], "flash_bad": True}
+    problem = PROBLEMS.get(request.query_params.get("e") or "")
+    if problem:  # a casework error, by its code, shown as the flash
+        context |= {"flash": problem.format(limit=casework.REPLY_LIMIT), "flash_bad": True}
         return svc.templates.TemplateResponse(request, "case.html", context)
     return render(svc, request, "case.html", context)
 
@@ -323,10 +346,15 @@ def note(
 
 @router.post("/cases/{case_id}/reassign")
 def reassign(
-    case_id: int, svc: ServicesDep, session: SessionDep, login: FormLoginDep, to: Annotated[int, Form()]
+    case_id: int,
+    svc: ServicesDep,
+    session: SessionDep,
+    login: FormLoginDep,
+    to: Annotated[int, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     me, url = login.coordinator, svc.desk.public_url
-    return _act(case_id, "reassigned", lambda: casework.reassign(session, me, case_id, to, utcnow(), url))
+    return _act(case_id, "reassigned", lambda: casework.reassign(session, me, case_id, to, utcnow(), url, reason))
 
 
 @router.post("/cases/{case_id}/resolve")

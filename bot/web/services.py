@@ -16,6 +16,7 @@ from bot.channels import Channel
 from bot.desk import Desk
 from bot.runtime.receiver import Receiver
 from bot.settings import Settings
+from bot.web.throttle import Throttles
 
 
 class LoginRequired(Exception):
@@ -29,5 +30,6 @@ class Services:
     desk: Desk
     templates: Jinja2Templates
     secret: bytes
+    throttles: Throttles
     channels: dict[str, Channel] = field(default_factory=dict)
     receiver: Receiver | None = None  # woken by the webhooks when events were stored

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from bot.channels import BadSignature, Stored, registry
+from bot.web.bodylimit import WEBHOOK_LIMIT
 from bot.web.deps import ServicesDep
 from bot.web.services import Services
 from storage import inbound
@@ -24,7 +25,7 @@ from storage.types import utcnow
 
 router = APIRouter(prefix="/webhooks")
 log = logging.getLogger(__name__)
-MAX_BODY = 1_000_000  # bytes; LINE's own limit is 2 MB for what it sends, real webhooks are a few kB
+MAX_BODY = WEBHOOK_LIMIT  # refused with 413 by ``bot.web.bodylimit`` while the body streams, before this route
 
 
 @router.post("/{name}")
@@ -33,8 +34,6 @@ async def webhook(name: str, request: Request, svc: ServicesDep) -> JSONResponse
     if channel is None:
         raise HTTPException(status_code=404, detail=f"channel {name!r} is not configured here")
     body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(status_code=413, detail="body too large")
     try:
         channel.verify(body, request.headers)
     except BadSignature as error:

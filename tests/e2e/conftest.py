@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -150,12 +150,21 @@ NewContext = Callable[..., BrowserContext]
 
 @dataclass
 class PageErrors:
-    """Uncaught script errors of every page a test opened; a test fails if any page threw."""
+    """Uncaught script errors and CSP refusals of every page a test opened; a test fails if there were any."""
 
     errors: list[str]
 
     def watch(self, context: BrowserContext) -> None:
-        context.on("page", lambda page: page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}")))
+        context.on("page", self._watch_page)
+
+    def _watch_page(self, page: Page) -> None:
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda message: self._blocked(page, message))
+
+    def _blocked(self, page: Page, message: ConsoleMessage) -> None:
+        """What the Content-Security-Policy refused (an inline script or style): an error of the page too."""
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(f"{page.url}: {message.text}")
 
 
 @pytest.fixture

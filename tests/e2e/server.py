@@ -40,6 +40,10 @@ BASE_ENV = {
     "MADOGUCHI_PAGE_DEADLINE_MINUTES": "60",  # no re-paging during a test
     "MADOGUCHI_REGION": "nemuro",
     "PYTHONUNBUFFERED": "1",
+    # Every browser of a test comes from 127.0.0.1: the web chat's paging budget per address is not under test here.
+    "MADOGUCHI_CHAT_NEW_PER_ADDRESS": "10000",
+    "MADOGUCHI_CHAT_PAGES_PER_ADDRESS": "10000",
+    "MADOGUCHI_CHAT_PAGES_PER_HOUR": "10000",
 }
 
 

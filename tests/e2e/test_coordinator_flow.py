@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import BrowserContext, CDPSession, Locator, Page, expect
 from sqlmodel import Session, col, select
 
+from bot.web.auth import digest
 from storage.models import Case, CaseEvent, Conversation, Direction, Message
 from tests.e2e.conftest import KIMURA, ONCALL, SUZUKI, Account, CoordinatorPage, Site
 
@@ -65,11 +66,11 @@ def write_urgent(page: Page) -> None:
 
 
 def chat_conversation(site: Site, context: BrowserContext) -> int:
-    """The database id of the conversation of this browser's chat (its cookie is the address)."""
+    """The database id of the conversation of this browser's chat (its cookie's SHA-256 is the address)."""
     token = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == CHAT_COOKIE)
     with Session(site.engine) as session:
         conversation = session.exec(
-            select(Conversation).where(Conversation.channel == "web", Conversation.address == token)
+            select(Conversation).where(Conversation.channel == "web", Conversation.address == digest(token))
         ).one()
         assert conversation.id is not None
         return conversation.id
@@ -450,3 +451,21 @@ def test_phone_screens_do_not_scroll_sideways_and_send_buttons_are_big(
     claim(page, ONCALL)
     assert_fits_the_phone(page)
     assert_big_button(page.locator("#reply-form button[type=submit]"))
+
+
+def test_forgetting_this_device_starts_an_empty_chat_and_the_hub_keeps_the_case(
+    site: Site, phone_context: PhoneContext
+) -> None:
+    context = phone_context(site)
+    page = open_chat(context)
+    write_urgent(page)
+    before = chat_conversation(site, context)
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="この 端末から 消す").click()
+    expect(page.locator("#log .bubble")).to_have_count(0)
+    page.wait_for_timeout(NOTHING_HAPPENS_MS)  # a poll or two: still nothing of the old chat
+    expect(page.locator("#log .bubble")).to_have_count(0)
+    with Session(site.engine) as session:
+        assert session.get(Conversation, before) is not None
+        assert session.exec(select(Case).where(Case.conversation_id == before)).first() is not None

@@ -8,7 +8,9 @@
   (goal: under 1.5 s), and its peak resident memory (goal: under 200 MB);
 * then the web chat under a steady load on SQLite and PostgreSQL (``tools.bench.web``);
 * then the LINE and Telegram webhooks under a steady load, beside a bare endpoint's floor
-  (``tools.bench.webhooks``). ``--part classify|web|webhooks|all`` picks the parts (all by default).
+  (``tools.bench.webhooks``);
+* then floods: logins beside the webhooks, and urgent web chats (``tools.bench.limits``).
+  ``--part classify|web|webhooks|limits|all`` picks the parts (all by default).
 
 Figures are printed, not asserted: timing on a shared machine is not a test.
 """
@@ -106,7 +108,7 @@ def _verdict(ok: bool) -> str:
 
 
 def run_bench(echo: Echo, part: str = "all", *, quick: bool = False, databases: Sequence[str] | None = None) -> None:
-    """Print the classifier figures (part classify), the web chat's (web), the webhooks' (webhooks), or all."""
+    """Print the figures of one part (classify, web, webhooks, limits: the floods), or of all."""
     if part in ("classify", "all"):
         run_classify_bench(echo)
     if part in ("web", "all"):
@@ -122,6 +124,12 @@ def run_bench(echo: Echo, part: str = "all", *, quick: bool = False, databases: 
         if part == "all":
             echo("")
         run_webhook_bench(echo, quick=quick, databases=databases or DATABASES)
+    if part in ("limits", "all"):
+        from tools.bench.limits import run_limits_bench
+
+        if part == "all":
+            echo("")
+        run_limits_bench(echo)
 
 
 def run_classify_bench(echo: Echo) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import math
 import os
 import random
@@ -51,6 +52,14 @@ import httpx
 Echo = Callable[[str], None]
 
 DATABASES = ("sqlite", "postgresql")
+#: This checkout, first on the server's path: the venv's editable install may point at another worktree.
+CHECKOUT = str(Path(__file__).resolve().parents[2])
+#: The web chat's paging budget lifted: the bench measures speed, not the limits (``tools.bench.limits`` does).
+NO_CHAT_BUDGET = {
+    "MADOGUCHI_CHAT_NEW_PER_ADDRESS": "1000000",
+    "MADOGUCHI_CHAT_PAGES_PER_ADDRESS": "1000000",
+    "MADOGUCHI_CHAT_PAGES_PER_HOUR": "1000000",
+}
 POSTGRES_URL = os.environ.get("MADOGUCHI_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REGION = "nemuro"
 SEED = 3
@@ -323,6 +332,8 @@ def serve(url: str, workdir: Path, extra_env: Mapping[str, str] | None = None) -
     """
     port = free_port()
     env = os.environ | {"MADOGUCHI_DATABASE_URL": url, "MADOGUCHI_COOKIE_SECURE": "false", "MADOGUCHI_REGION": REGION}
+    env |= NO_CHAT_BUDGET  # every bench visitor comes from 127.0.0.1, and each urgent one is to page
+    env |= {"PYTHONPATH": os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH", "")) if p)}
     env |= dict(extra_env or {})
     log_file = workdir / f"serve-{port}.log"
     with log_file.open("wb") as log:
@@ -471,7 +482,7 @@ class Page:
 
 
 def read_pages(url: str) -> list[Page]:
-    """Every page row of a web-chat case, with the address (cookie) of the person it is about."""
+    """Every page row of a web-chat case, with the address (the cookie's hash) of the person it is about."""
     from sqlmodel import Session, col, select
 
     from storage.db import make_engine
@@ -491,11 +502,16 @@ def read_pages(url: str) -> list[Page]:
     return [Page(address, created, sent) for address, created, sent in rows]
 
 
-def wait_dispatched(url: str, tokens: set[str]) -> list[Page]:
+def chat_address(token: str) -> str:
+    """The conversation address the server keeps for a chat cookie: its SHA-256 (``bot.web.chat``)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def wait_dispatched(url: str, addresses: set[str]) -> list[Page]:
     """The run's pages, once the dispatcher has sent them all (or ``DISPATCH_WAIT`` has passed)."""
     deadline = time.monotonic() + DISPATCH_WAIT
     while True:
-        pages = [page for page in read_pages(url) if page.address in tokens]
+        pages = [page for page in read_pages(url) if page.address in addresses]
         if all(page.sent_at is not None for page in pages) or time.monotonic() > deadline:
             return pages
         time.sleep(0.2)
@@ -508,8 +524,8 @@ def unpaged(run: Run, pages: Sequence[Page]) -> list[Done]:
         first[page.address] = min(page.created_at, first.get(page.address, page.created_at))
     missing = []
     for done in run.ok:
-        token = run.people[done.shot.person].token
-        if done.shot.urgent and not (token in first and first[token] <= done.finished):
+        address = chat_address(run.people[done.shot.person].token)
+        if done.shot.urgent and not (address in first and first[address] <= done.finished):
             missing.append(done)
     return missing
 
@@ -561,7 +577,8 @@ async def _measure(server: Server, url: str, plan: Plan, figures: WebFigures) ->
     texts = load_texts()
     await load(server, texts, plan.rate, plan.warmup / plan.rate, plan.gap, SEED + 1000)  # warm-up: not counted
     run = await load(server, texts, plan.rate, plan.seconds, plan.gap, SEED)
-    pages = await asyncio.to_thread(wait_dispatched, url, {person.token for person in run.people})
+    addresses = {chat_address(person.token) for person in run.people}
+    pages = await asyncio.to_thread(wait_dispatched, url, addresses)
     _main_figures(figures, run, pages)
     figures.probe = await _probe(server, texts, plan)
 

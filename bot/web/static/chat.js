@@ -82,3 +82,11 @@ form.addEventListener("submit", (event) => { event.preventDefault(); post(box.va
 enterSends(box, () => post(box.value));
 poll();
 setInterval(poll, 2000);
+
+// 「この 端末から 消す」: this device forgets the chat (its cookie); the hub keeps the conversation.
+const forget = document.querySelector("#forget");
+forget?.addEventListener("click", async () => {
+  if (!window.confirm(forget.dataset.confirm)) return;
+  const response = await fetch("/chat/api/forget-device", { method: "POST", headers: { "X-CSRF-Token": csrf } });
+  if (response.ok) window.location.replace("/chat/");
+});

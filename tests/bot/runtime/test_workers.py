@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from bot.channels.base import Outgoing
 from bot.channels.errors import DeliveryError
 from bot.channels.web import WebSender
+from bot.conversation import Context
 from bot.desk import Desk, casework
 from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
@@ -173,6 +174,20 @@ def test_a_check_left_unanswered_after_a_risk_cue_pages_and_tells_the_person(eng
         notice = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).one()
         assert "相談員に" in (notice.text or "")
     assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 0  # once
+
+
+def test_unanswered_web_checks_past_the_web_budget_join_one_grouped_page(engine: Engine, ctx: Context) -> None:
+    desk = Desk(ctx, web_pages_per_hour=2)
+    coordinator(engine, "tonight", on_call=True)
+    for n in range(5):
+        deliver(engine, desk, arrival(CHECK_TEXT, address=f"visitor-{n}"))
+    assert asyncio.run(Repager(engine, desk, clock=lambda: NIGHT + desk.check_silence).run_once()) == 5
+    with Session(engine) as session:
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page")).all()
+        assert len(pages) == 2 + 1 and sum(page.payload.get("reason") == "grouped" for page in pages) == 1
+        assert len(session.exec(select(Case).where(col(Case.urgent))).all()) == 5  # all red in the queue
+        notices = session.exec(select(Message).where(Message.direction == Direction.SYSTEM)).all()
+        assert len(notices) == 5 and sum("受付に 入れました" in (m.text or "") for m in notices) == 3
 
 
 def test_an_answered_check_does_not_page_on_silence(engine: Engine, desk: Desk) -> None:

@@ -173,7 +173,7 @@ def test_health_and_metrics(app: FastAPI, client: TestClient) -> None:
     coordinator(_services(app).engine, "tonight", on_call=True)
     assert client.get("/healthz").json()["status"] == "ok"
     _urgent_case(app)
-    metrics = client.get("/metrics").text
+    metrics = TestClient(app, base_url="https://testserver", client=("127.0.0.1", 50000)).get("/metrics").text
     assert 'madoguchi_queue_depth{urgency="urgent"} 1.0' in metrics
     assert 'madoguchi_messages_in_total{channel="web"} 1.0' in metrics
     assert 'madoguchi_pages_total{level="0"} 1.0' in metrics
