@@ -46,6 +46,7 @@ class AnswerWords(BaseModel):
     with_supporter: list[str]
     present: list[str]
     together: list[str]
+    writer_present: list[str]  # regular expressions
     alone_now: list[str]  # regular expressions
     supporter_titles: list[str]
     supporter_says: list[str]
@@ -142,6 +143,11 @@ class AnswerReader:
     def _family_named(self) -> re.Pattern[str]:
         names = sorted(map(fold, self.words.roles["家族"]), key=len, reverse=True)
         return re.compile(rf"(?:{'|'.join(map(re.escape, names))})(?:さん|ちゃん)?(?:が|は|と|の|を|も|、|（|\()")
+
+    def writer_is_with_them(self, text: str) -> bool:
+        """「私が付き添っております」, 「私と二人です」: the writer is the one with the person."""
+        folded = fold(text)
+        return any(re.search(pattern, folded) for pattern in self.words.writer_present)
 
     def says_unknown(self, text: str) -> bool:
         """「住所は、、ごめんなさい、わからないです」: the person says they do not know, in a longer message."""

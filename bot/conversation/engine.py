@@ -651,7 +651,7 @@ def _learn(turn: _Turn, text: str) -> None:
         if role is not None:
             found.append((Slot.ROLE, role))
     if not state.intake.done(Slot.OTHERS):
-        others = reader.others(text, answering=False)
+        others = reader.others(text, answering=False) or _writer_with_them(turn, text, found)
         if others is not None:
             found.append((Slot.OTHERS, others))
     new_intake = state.intake
@@ -659,6 +659,16 @@ def _learn(turn: _Turn, text: str) -> None:
         new_intake = new_intake.with_answer(slot, value)
     professional = state.professional or (Slot.ROLE, "支援者") in found
     turn.state = replace(state, intake=new_intake, professional=professional)
+
+
+def _writer_with_them(turn: _Turn, text: str, found: list[tuple[Slot, str]]) -> str | None:
+    """The writer is with the person (「私が付き添っております」): a supporter or a family member is there."""
+    if not turn.ctx.answers.writer_is_with_them(text):
+        return None
+    role = dict(found).get(Slot.ROLE) or turn.state.intake.get(Slot.ROLE)
+    if turn.state.professional or role == "支援者":
+        return "支援者がいる"
+    return "家族がいる" if role == "家族" else None
 
 
 #: Terms that say the message is about caring for someone with a disability.
