@@ -461,6 +461,8 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
     kind = turn.state.checking
     assert kind is not None
     chosen = intake.picked(inbound, turn.ctx.texts.choices("check"))
+    if chosen is None and inbound.kind == Kind.TEXT:
+        _learn(turn, inbound.text)  # 「あたし妹」 for an answer: unclear, so it pages, but it says who writes
     calm = reading is None or reading.urgency == Urgency.NONE
     if (chosen is not None and chosen.value == "no") or (
         chosen is None and calm and turn.ctx.texts.is_plain_answer("no", inbound.text)
