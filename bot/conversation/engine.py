@@ -45,7 +45,7 @@ from bot.conversation.effects import (
     RecordConsent,
     UpdateCase,
 )
-from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
+from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Check, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
 from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts, fold
 from intents import Classification, Classifier, Intent, Urgency
@@ -456,6 +456,11 @@ def _check(turn: _Turn, reading: Classification, text: str) -> Outcome:
     return turn.done()
 
 
+#: Checks where 「もういい」 ends the questions without a page (the case stays in the queue, the numbers are
+#: given): tiredness, a bed tonight, a general worry. About a wish to die, violence or lenders it pages.
+QUIET_STOP_CHECKS = frozenset({Check.CARER, Check.HOUSING, Check.GENERAL})
+
+
 def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
     """A yes, or anything that is not a plain no, pages: unsure is not safe."""
     kind = turn.state.checking
@@ -471,6 +476,13 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
         turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: いいえ",), (), None))
         _update(turn)
         turn.say(Say.CHECK_NO)
+        return turn.done()
+    stops = chosen is None and calm and turn.ctx.texts.means("stop", inbound.text)
+    if stops and kind in QUIET_STOP_CHECKS:  # 「やっぱやめる」 to a question about tiredness: no more questions
+        turn.state = replace(turn.state, phase=Phase.IDLE, checking=None)
+        turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: 答えずに終了",), (), None))
+        _update(turn)
+        turn.say(Say.STOP_INTAKE_AT_RISK)  # the numbers and an open door; the case stays in the queue
         return turn.done()
     said_yes = (chosen is not None and chosen.value == "yes") or turn.ctx.texts.is_short_answer("yes", inbound.text)
     reason = "確認の 質問に「はい」" if said_yes else "確認の 返事が はっきりしない（念のため）"
