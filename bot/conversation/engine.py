@@ -45,7 +45,18 @@ from bot.conversation.effects import (
     RecordConsent,
     UpdateCase,
 )
-from bot.conversation.model import HEALTH_SLOTS, CaseFacts, Check, Choice, Inbound, Kind, PersonState, Phase, Reply, Slot
+from bot.conversation.model import (
+    HEALTH_SLOTS,
+    CaseFacts,
+    Check,
+    Choice,
+    Inbound,
+    Kind,
+    PersonState,
+    Phase,
+    Reply,
+    Slot,
+)
 from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts, fold
 from intents import Classification, Classifier, Intent, Urgency
