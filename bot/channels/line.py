@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import logging
 import uuid
 from collections.abc import Coroutine, Mapping
@@ -287,9 +288,30 @@ def _quick_reply(choices: list[dict[str, str]]) -> QuickReply | None:
 
 
 def _delivery_error(error: ApiException) -> DeliveryError:
-    """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not."""
+    """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not.
+
+    A ``Retry-After`` LINE sends (with a 429, or a 503) is kept: the next try is never sooner.
+    """
     status = int(error.status or 0)
     message = f"LINE HTTP {status}"
     if status == 429 or status >= 500 or status == 0:
-        return DeliveryError(message)  # no Retry-After from LINE: exponential backoff with jitter
+        return DeliveryError(message, retry_after=retry_after(error.headers))
     return DeliveryError(message, permanent=True)
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from bot.conversation.texts import Say
 from bot.desk.labels import INTENT_LABELS
 from storage import cases, outbox, people
-from storage.models import Case, Coordinator, RotaSlot, row_id
+from storage.models import Case, CaseStatus, Coordinator, RotaSlot, row_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVERYONE = 2
@@ -55,7 +55,7 @@ def serving(session: Session, region: str) -> list[Coordinator]:
 
 
 LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
-REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました"}
+REASONS = {"news": "新しい 知らせ", "reassigned": "わたされました", "undelivered": "緊急の 返事が 届いていません"}
 OPENING_CHARS = 80
 
 
@@ -146,3 +146,36 @@ def page_claimer(
         at=at,
     )
     cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=[person.id])
+
+
+def page_undelivered(
+    *, session: Session, case: Case, stamp: dt.datetime, at: dt.datetime, public_url: str | None
+) -> None:
+    """A reply with the numbers to call could not reach the person: tell whoever holds the case, else who is on call.
+
+    Outside the ladder (the case's level and deadline stay as they are); one page
+    per coordinator for each turn whose reply was lost (``stamp``: when it was queued).
+    """
+    assert case.id is not None
+    if case.status == CaseStatus.CLAIMED and case.claimed_by is not None:
+        targets = [case.claimed_by]
+    else:
+        staff = [row_id(person) for person in serving(session, case.region)]
+        rota = people.rota_slots(session=session, region=case.region)
+        now_on_call = [cid for cid in on_call(rota, at) if cid in staff]
+        targets = now_on_call[:1] or staff
+    for cid in targets:
+        person = session.get(Coordinator, cid)
+        if person is None:
+            continue
+        outbox.enqueue(
+            session=session,
+            kind="page",
+            channel=person.page_channel,
+            address=person.page_address or str(cid),
+            payload=_page_payload(case, -1, public_url, "undelivered"),
+            dedupe_key=f"page:{case.id}:undelivered:{int(stamp.timestamp() * 1000)}:{cid}",
+            case_id=case.id,
+            at=at,
+        )
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=targets)
