@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot.channels import Channel, ClaimPress, Stored, Translation
 from bot.desk import Desk, casework, inbox
 from bot.runtime.pump import Pump
-from storage import inbound
+from storage import db, inbound
 from storage.db import session_scope
 from storage.models import InboundEvent, row_id
 from storage.types import utcnow
@@ -87,11 +87,15 @@ class Receiver:
         for attempt in (1, 2):
             try:
                 with session_scope(self.engine) as session:
-                    for arrival in translation.arrivals:
+                    handled = [
                         inbox.receive(session=session, desk=self.desk, arrival=arrival, at=arrival.inbound.at)
+                        for arrival in translation.arrivals
+                    ]
                     for press in translation.claims:
                         self._claim_press(session, event.channel, press)
                     inbound.mark_done(session=session, event_id=event.id, at=self.clock())
+                if any(one.forgotten for one in handled):
+                    db.scrub(self.engine)  # nothing of the deleted rows left in the database file
                 for note in translation.notes:
                     log.info("%s event %s: %s", event.channel, event.id, note)
                 return
