@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     outbox_first_wait_seconds: float = Field(default=2.0, gt=0, alias="MADOGUCHI_OUTBOX_FIRST_WAIT_SECONDS")
     outbox_max_wait_seconds: float = Field(default=600.0, gt=0, alias="MADOGUCHI_OUTBOX_MAX_WAIT_SECONDS")
     outbox_give_up_hours: float = Field(default=36.0, gt=0, alias="MADOGUCHI_OUTBOX_GIVE_UP_HOURS")
-    outbox_lease_seconds: float = Field(default=20.0, ge=3, alias="MADOGUCHI_OUTBOX_LEASE_SECONDS")
+    outbox_lease_seconds: float = Field(default=20.0, ge=1, alias="MADOGUCHI_OUTBOX_LEASE_SECONDS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
     #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
     #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).

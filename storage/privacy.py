@@ -136,7 +136,8 @@ def purge_text(*, session: Session, before: dt.datetime) -> int:
     """Blank text older than ``before`` (the retention setting); returns how many messages were blanked.
 
     Message text, the raw platform events' bodies, the outbox's payloads (pages
-    keep their anonymous facts) and the free text of cases resolved before then.
+    keep their anonymous facts), the conversation state of people silent since
+    then, and the free text of cases resolved before then.
     """
     old = list(
         session.exec(select(Message.id).where(col(Message.created_at) < before, col(Message.text).is_not(None))).all()
@@ -149,6 +150,8 @@ def purge_text(*, session: Session, before: dt.datetime) -> int:
         .values(body={}, error=None)
     )
     _purge_sends(session, before)
+    # the engine's memory of someone silent since then (it holds their first message and answers): they start afresh
+    session.execute(update(Person).where(col(Person.last_seen_at) < before).values(state={}))
     resolved = session.exec(
         select(Case).where(Case.status == CaseStatus.RESOLVED, col(Case.resolved_at) < before)
     ).all()

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.desk import paging
 from bot.desk.desk import Desk
-from storage import cases, people
+from storage import cases, outbox, people
 from storage.models import Case, Outbox, Person, row_id
 
 PERSON_KINDS = frozenset({"reply", "notice"})  # sends to the person; pages go to coordinators
@@ -51,6 +51,19 @@ def report(session: Session, desk: Desk, row: Outbox, error: str, at: dt.datetim
         paging.page_undelivered(session=session, case=case, stamp=row.created_at, at=at, public_url=desk.public_url)
         desk.metrics.pages.labels("-1").inc()
     return case
+
+
+def retry(session: Session, at: dt.datetime, case_id: int | None = None) -> int:
+    """Put every failed send (of one case, if given) back in the queue, due now; noted on each case. Returns how many.
+
+    The attempts keep counting, so LINE gets the same retry key and delivers a
+    row it had accepted once at most.
+    """
+    rows = outbox.requeue_failed(session=session, at=at, case_id=case_id)
+    for row in rows:
+        if row.case_id is not None:
+            cases.add_event(session=session, case_id=row.case_id, kind="delivery_retried", at=at, outbox=row.id)
+    return len(rows)
 
 
 def _case_of(session: Session, row: Outbox, at: dt.datetime) -> Case | None:

@@ -26,7 +26,7 @@ from bot.channels.base import Outgoing, Sender
 from bot.channels.errors import DeliveryError
 from bot.desk import Desk, undelivered
 from bot.runtime.pump import Pump
-from storage import messages, outbox
+from storage import db, messages, outbox
 from storage.db import session_scope
 from storage.models import Outbox, row_id
 from storage.types import utcnow
@@ -97,11 +97,13 @@ class Dispatcher:
 
     def _sent(self, item: Outgoing) -> None:
         at = self.clock()
+        forget = bool(item.payload.get(outbox.FORGET_AFTER))
         with session_scope(self.engine) as session:
-            forget = bool(item.payload.get(outbox.FORGET_AFTER))
             outbox.mark_sent(session=session, row_id=item.id, at=at, forget=forget)
             ids = [int(i) for i in item.payload.get("message_ids", [])]
             messages.mark_delivered(session=session, ids=ids, at=at)  # shown to the person from now on
+        if forget:
+            db.scrub(self.engine)  # the last row that named a forgotten person: no old copy in the file either
 
     def _failed(self, item: Outgoing, error: DeliveryError) -> None:
         at = self.clock()
@@ -131,7 +133,7 @@ class Dispatcher:
         )
         if row.payload.get(outbox.FORGET_AFTER):
             outbox.blank(session=session, row_id=row_id(row))  # to someone forgotten: nobody to show it to
-            return
+            return  # (the next scrub, after a send or a deletion, takes the old copy out of the file)
         undelivered.report(session, self.desk, row, error, at)
 
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.platform import Call, Script
+from tests.fakes.platform import Call, Failure, Script
 
 
 class FakeLine:
@@ -39,8 +39,9 @@ class FakeLine:
 
     async def _failure(self, call: Call) -> Response | None:
         failure = self.script.next_failure(call)
-        if failure is None:
-            return None
+        return None if failure is None else await self._play(failure)
+
+    async def _play(self, failure: Failure) -> Response:
         if failure.status == 0:
             await asyncio.sleep(self.script.hang_seconds)
             return JSONResponse({"message": "timeout"}, status_code=504)
@@ -75,12 +76,14 @@ class FakeLine:
                 status_code=409,
                 headers={"x-line-accepted-request-id": self.accepted_keys[key]},
             )
-        failed = await self._failure(call)
-        if failed is not None:
-            return failed
+        failure = self.script.next_failure(call)
+        if failure is not None and not failure.accepted:
+            return await self._play(failure)
         if key:
             self.accepted_keys[key] = str(uuid.uuid4())
         self.delivered += [(body.get("to", ""), m.get("text", "")) for m in body.get("messages", [])]
+        if failure is not None:
+            return await self._play(failure)
         return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18]} for _ in body.get("messages", [])]})
 
     async def _loading(self, request: Request) -> Response:

@@ -13,6 +13,7 @@ from typing import Any
 class Failure:
     status: int  # 500, 429, ... or 0 for "hang until the client gives up"
     retry_after: int | None = None
+    accepted: bool = False  # the platform took the message, but its answer was lost (the failure comes after)
 
 
 @dataclass
