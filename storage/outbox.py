@@ -124,11 +124,7 @@ def claim_due(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.t
 
 def renew(*, session: Session, row_id: int, at: dt.datetime, lease: dt.timedelta = LEASE) -> None:
     """Extend the lease of a row whose send is still running (so no other worker takes it meanwhile)."""
-    session.execute(
-        update(Outbox)
-        .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
-        .values(lease_until=at + lease)
-    )
+    leases.renew(session, Outbox, row_id, OutboxStatus.PENDING, at, lease)
 
 
 #: Payload flag of a send to someone who asked to be forgotten: once it is out, its address and text go too.

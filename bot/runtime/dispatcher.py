@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -25,7 +24,7 @@ from sqlmodel import Session
 from bot.channels.base import Outgoing, Sender
 from bot.channels.errors import DeliveryError
 from bot.desk import Desk, undelivered
-from bot.runtime.pump import Pump
+from bot.runtime.pump import Pump, renewing
 from storage import db, messages, outbox
 from storage.db import session_scope
 from storage.models import Outbox, row_id
@@ -72,7 +71,7 @@ class Dispatcher:
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for channel {item.channel!r}")
-            await self._while_leased(item, sender.send(item))
+            await renewing(sender.send(item), lambda: asyncio.to_thread(self._renew, item), self._renew_every)
         except DeliveryError as error:
             await asyncio.to_thread(self._failed, item, error)
             return
@@ -80,16 +79,9 @@ class Dispatcher:
         self.desk.metrics.messages_out.labels(item.channel, item.kind).inc()
         log.info("sent outbox=%s channel=%s kind=%s attempt=%s", item.id, item.channel, item.kind, item.attempts)
 
-    async def _while_leased(self, item: Outgoing, send: Coroutine[Any, Any, None]) -> None:
-        """Await ``send`` while renewing the row's lease every third of it, so no other worker takes the row."""
-        task = asyncio.ensure_future(send)
-        period = self.schedule.lease.total_seconds() / 3
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=period)
-            if done:
-                task.result()
-                return
-            await asyncio.to_thread(self._renew, item)
+    @property
+    def _renew_every(self) -> float:
+        return self.schedule.lease.total_seconds() / 3
 
     def _renew(self, item: Outgoing) -> None:
         with session_scope(self.engine) as session:

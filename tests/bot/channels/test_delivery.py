@@ -19,18 +19,21 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from bot.channels.base import Arrival, Outgoing, Sender
+from bot.channels.base import Arrival, Outgoing, Sender, Stored, Translation
+from bot.channels.errors import DeliveryError
 from bot.channels.web import WebSender
 from bot.cli.commands import app as cli
 from bot.conversation import Inbound
 from bot.desk import Desk
 from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.receiver import Receiver
 from bot.settings import Settings
 from storage.models import Case, CaseEvent, Conversation, Direction, Message, Outbox, OutboxStatus
 from storage.types import utcnow
 from tests.bot.channels.conftest import Platforms
 from tests.builders import URGENT_TEXT, coordinator
+from tests.fakes.events import line_body, line_text
 from tests.fakes.platform import Call, Failure
 
 OUTAGE_500, OUTAGE_429, RETRY_AFTER, MAX_WAIT = 150.0, 30.0, 5, 20
@@ -174,6 +177,28 @@ def test_line_retries_carry_one_retry_key_and_a_409_counts_as_delivered(platform
         assert {row.status for row in session.exec(select(Outbox)).all()} == {OutboxStatus.SENT}
 
 
+def test_a_line_send_of_several_calls_repeats_nothing_when_a_later_call_fails(platforms: Platforms) -> None:
+    person = PEOPLE["line"][0]
+    texts = [f"お知らせ その{n}" for n in range(7)]  # two calls of at most five messages
+    payload = {
+        "messages": [{"text": text, "choices": []} for text in texts],
+        "reply_token": "fresh-token",
+        "reply_until": (utcnow() + dt.timedelta(seconds=50)).isoformat(),
+    }
+    counter = itertools.count()
+    platforms.line.script.outage = lambda _seconds: Failure(500) if next(counter) == 1 else None  # the 2nd call
+    line = platforms.services.channels["line"]
+
+    async def send_twice() -> None:
+        with pytest.raises(DeliveryError):
+            await line.send(Outgoing(1, "reply", "line", person, payload, attempts=1))
+        await line.send(Outgoing(1, "reply", "line", person, payload, attempts=2))
+
+    platforms.client.portal.call(send_twice)  # type: ignore[union-attr]
+    assert [text for _, text in platforms.line.delivered] == texts  # each once: the first call was not repeated
+    assert platforms.line.script.to("/message/reply") == []
+
+
 class Stuck:
     """A send that never returns: the worker running it is killed (its task cancelled) mid-send."""
 
@@ -196,6 +221,34 @@ def test_a_worker_that_dies_mid_send_holds_the_persons_messages_seconds_not_a_mi
     alive = Dispatcher(platforms.services.engine, _senders(platforms), platforms.services.desk, clock=clock.now)
     platforms.client.portal.call(alive.run_once)  # type: ignore[union-attr]
     assert _seen_by(platforms, "line", person) == _expected(platforms, "line", person)
+
+
+class Deaf:
+    """A channel whose worker is killed while it reads an event (translate never returns)."""
+
+    async def translate(self, stored: Stored, received_at: dt.datetime) -> Translation:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def test_a_receiver_that_dies_mid_event_holds_the_persons_message_seconds_not_a_minute(platforms: Platforms) -> None:
+    clock = Clock()
+    person = PEOPLE["line"][0]
+    assert platforms.post_line(line_body(line_text("こんにちは", user=person))).status_code == 200
+    engine, desk = platforms.services.engine, platforms.services.desk
+    dying = Receiver(engine, {"line": Deaf()}, desk, clock=clock.now)  # type: ignore[dict-item]
+
+    async def die() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(dying.run_once(), timeout=0.3)  # the process is gone; its lease stays
+
+    platforms.client.portal.call(die)  # type: ignore[union-attr]
+    clock.at = clock.start + dt.timedelta(seconds=25)
+    alive = Receiver(engine, platforms.services.channels, desk, clock=clock.now)
+    assert platforms.client.portal.call(alive.run_once) == 1  # type: ignore[union-attr]
+    dispatcher = Dispatcher(engine, _senders(platforms), desk, clock=clock.now)
+    platforms.client.portal.call(dispatcher.run_once)  # type: ignore[union-attr]
+    assert platforms.line.texts() == _expected(platforms, "line", person) != []  # by its reply token
 
 
 class Slow:
