@@ -264,6 +264,9 @@ def free_port() -> int:
         return port
 
 
+CHECKOUT = str(Path(__file__).resolve().parents[2])
+
+
 def _serve_command() -> list[str]:
     script = Path(sys.executable).with_name("madoguchi")
     if script.exists():
@@ -323,6 +326,8 @@ def serve(url: str, workdir: Path, extra_env: Mapping[str, str] | None = None) -
     """
     port = free_port()
     env = os.environ | {"MADOGUCHI_DATABASE_URL": url, "MADOGUCHI_COOKIE_SECURE": "false", "MADOGUCHI_REGION": REGION}
+    # this checkout's code first, even when the virtualenv's editable install points at another worktree
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH", "")) if p)
     env |= dict(extra_env or {})
     log_file = workdir / f"serve-{port}.log"
     with log_file.open("wb") as log:
