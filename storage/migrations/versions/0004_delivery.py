@@ -19,12 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("urgent", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("requeued_at", storage.types.UTCDateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, not a batch: SQLite's batch mode copies the table into a new one, which would
+    # drop AUTOINCREMENT, and outbox ids must never come back (they make LINE's retry keys).
+    op.add_column("outbox", sa.Column("urgent", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("outbox", sa.Column("requeued_at", storage.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
+    with op.batch_alter_table("outbox", schema=None, table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("requeued_at")
         batch_op.drop_column("urgent")
