@@ -106,8 +106,12 @@ def to_person(
     direction: Direction,
     kind: str,
     coordinator_id: int | None = None,
+    urgent: bool = False,
 ) -> Message | None:
-    """Store a message for the case's person and queue it; None when the person was forgotten."""
+    """Store a message for the case's person and queue it; None when the person was forgotten.
+
+    ``urgent``: it carries the numbers to call now (lost for good, it pages).
+    """
     if case.conversation_id is None:
         return None
     conversation = session.get(Conversation, case.conversation_id)
@@ -116,5 +120,6 @@ def to_person(
     (message,) = record_out(
         session, conversation, case.id, direction, [reply], at, delivered=False, coordinator_id=coordinator_id
     )
-    queue_out(session, conversation.channel, conversation.address, [(reply, row_id(message))], at, case.id, kind=kind)
+    sent = [(reply, row_id(message))]
+    queue_out(session, conversation.channel, conversation.address, sent, at, case.id, kind=kind, urgent=urgent)
     return message

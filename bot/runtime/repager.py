@@ -94,4 +94,5 @@ class Repager:
         )
         self.desk.metrics.pages.labels(str(paged.level)).inc()
         text = self.desk.ctx.texts.say(paged.notice, case.region, minutes=self.desk.deadline_minutes)
-        to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice")
+        # the notice says whom the bot is calling and, again, the numbers to call: lost for good, it pages
+        to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice", urgent=case.urgent)
