@@ -10,7 +10,9 @@ before the platform is called.
 ``Schedule`` is the one retry policy: exponential with full jitter, each wait
 capped (minutes), never sooner than the platform's ``Retry-After``, and given up
 only once the row has waited ``give_up_after`` (hours) since it was queued: a
-platform outage of minutes, or of an afternoon, loses nothing. Functions take
+platform outage of minutes, or of an afternoon, loses nothing. Once the
+platform takes a message again, the rows waiting out their backoff are due at
+once (``hurry``), still never before their ``Retry-After``. Functions take
 ``*, session`` and never commit.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from storage import leases
@@ -157,8 +159,30 @@ def mark_retry(
         mark_failed(session=session, row_id=row.id, error=error)
         return False
     delay = schedule.backoff(row.attempts, retry_after)
-    _set(session, row.id, next_attempt_at=at + dt.timedelta(seconds=delay), lease_until=None, last_error=error)
+    not_before = at + dt.timedelta(seconds=retry_after) if retry_after is not None else None
+    next_at = at + dt.timedelta(seconds=delay)
+    _set(session, row.id, next_attempt_at=next_at, not_before=not_before, lease_until=None, last_error=error)
     return True
+
+
+def hurry(*, session: Session, channel: str, at: dt.datetime) -> None:
+    """The platform took a message again: its rows waiting out a backoff are due now (never before a Retry-After).
+
+    Why: after an outage each row would otherwise wait out its own backoff, up
+    to the cap (minutes), while the platform is already up; the first success
+    is the sign it is back.
+    """
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.channel) == channel,
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.last_error).is_not(None),
+            col(Outbox.next_attempt_at) > at,
+            or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= at),
+        )
+        .values(next_attempt_at=at)
+    )
 
 
 def mark_failed(*, session: Session, row_id: int, error: str) -> None:

@@ -92,6 +92,7 @@ class Dispatcher:
         forget = bool(item.payload.get(outbox.FORGET_AFTER))
         with session_scope(self.engine) as session:
             outbox.mark_sent(session=session, row_id=item.id, at=at, forget=forget)
+            outbox.hurry(session=session, channel=item.channel, at=at)  # it is up: nobody waits out a backoff
             ids = [int(i) for i in item.payload.get("message_ids", [])]
             messages.mark_delivered(session=session, ids=ids, at=at)  # shown to the person from now on
         if forget:

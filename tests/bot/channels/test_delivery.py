@@ -159,6 +159,26 @@ def test_an_outage_of_500s_then_429s_loses_nothing_and_duplicates_nothing(platfo
     assert clock.seconds() <= OUTAGE_500 + OUTAGE_429 + MAX_WAIT + RETRY_AFTER  # back within one capped wait
 
 
+@pytest.mark.parametrize("channel", ["line", "telegram"])
+def test_once_the_platform_is_back_nobody_waits_out_a_ten_minute_backoff(platforms: Platforms, channel: str) -> None:
+    clock = Clock()
+    script = (platforms.line if channel == "line" else platforms.telegram).script
+    down: Callable[[float], Failure | None] = lambda seconds: Failure(500) if seconds < 1800 else None  # noqa: E731
+    script.clock, script.outage = clock.seconds, down  # half an hour down: every wait has reached the cap
+    for person, said in zip(PEOPLE[channel], SAID, strict=True):
+        for n, text in enumerate(said):
+            _arrive(platforms, channel, person, text, clock.start + dt.timedelta(seconds=n), n)
+    dispatcher = Dispatcher(platforms.services.engine, _senders(platforms), platforms.services.desk, clock=clock.now)
+
+    _drain(platforms, dispatcher, clock, until=dt.timedelta(hours=2))
+
+    delivered = [call.at for call in _calls(platforms, channel) if call.answer == 200]
+    assert delivered and min(delivered) >= 1800
+    assert max(delivered) - min(delivered) < 1  # the first that got through brought all the others with it
+    for person in PEOPLE[channel]:
+        assert _seen_by(platforms, channel, person) == _expected(platforms, channel, person)
+
+
 def test_line_retries_carry_one_retry_key_and_a_409_counts_as_delivered(platforms: Platforms) -> None:
     clock = Clock()
     person = PEOPLE["line"][0]
