@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     chat_pages_per_address: int = Field(default=2, ge=1, alias="MADOGUCHI_CHAT_PAGES_PER_ADDRESS")
     chat_pages_per_hour: int = Field(default=6, ge=1, alias="MADOGUCHI_CHAT_PAGES_PER_HOUR")
     chat_cookie_days: int = Field(default=14, ge=1, alias="MADOGUCHI_CHAT_COOKIE_DAYS")
+    #: The outbox's retry schedule (``storage.outbox.Schedule``): the first wait's ceiling, the longest single
+    #: wait, how long a send is tried before its case shows it undelivered, and the lease a send holds (renewed
+    #: while it runs).
+    outbox_first_wait_seconds: float = Field(default=2.0, gt=0, alias="MADOGUCHI_OUTBOX_FIRST_WAIT_SECONDS")
+    outbox_max_wait_seconds: float = Field(default=600.0, gt=0, alias="MADOGUCHI_OUTBOX_MAX_WAIT_SECONDS")
+    outbox_give_up_hours: float = Field(default=36.0, gt=0, alias="MADOGUCHI_OUTBOX_GIVE_UP_HOURS")
+    outbox_lease_seconds: float = Field(default=20.0, ge=1, alias="MADOGUCHI_OUTBOX_LEASE_SECONDS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
     #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
     #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).

@@ -2,7 +2,9 @@
 
 ``make_engine`` normalises the URL (``postgresql://`` -> the psycopg 3 driver)
 and sets SQLite up for several threads and processes: WAL, a busy timeout and
-``BEGIN IMMEDIATE``, so two writers queue instead of failing half-way.
+``BEGIN IMMEDIATE``, so two writers queue instead of failing half-way; and
+``secure_delete``, so that what a deletion removes is zeroed in the file
+(``scrub`` then empties the write-ahead log).
 ``upgrade`` brings the schema to the newest Alembic revision; ``madoguchi
 serve`` calls it on start, under a PostgreSQL advisory lock so two instances
 starting together do not race.
@@ -52,6 +54,7 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted and overwritten content is zeroed, not left in free pages
     cursor.close()
 
 
@@ -69,6 +72,23 @@ READ_ONLY = "madoguchi_read_only"
 def reader(engine: Engine) -> Engine:
     """The same engine for transactions that only read: on SQLite they do not queue behind writers."""
     return engine.execution_options(**{READ_ONLY: True})
+
+
+def scrub(engine: Engine) -> None:
+    """After a deletion: no old copy of the deleted rows left in the SQLite files.
+
+    ``secure_delete`` (set on every connection) zeroes what a transaction
+    frees, but the write-ahead log still holds the pages as they were before;
+    a TRUNCATE checkpoint copies the log into the database and empties it.
+    PostgreSQL keeps dead row versions until VACUUM reuses their space: nothing
+    to do here (a committed deletion is not visible to any query).
+    """
+    if is_postgres(engine):
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def is_postgres(engine: Engine) -> bool:

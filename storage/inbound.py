@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from storage import leases
 from storage.models import InboundEvent, InboundStatus, SeenEvent
 
-LEASE = dt.timedelta(seconds=60)
+LEASE = dt.timedelta(seconds=20)  # renewed every third of it while the event is handled (``renew``)
 MAX_ATTEMPTS = 5
 
 
@@ -69,6 +69,11 @@ def claim(*, session: Session, at: dt.datetime, limit: int = 20, lease: dt.timed
     ).all()
     ids = [i for i in candidates if i is not None]
     return leases.take(session, InboundEvent, ids, InboundStatus.PENDING, at, lease)
+
+
+def renew(*, session: Session, event_id: int, at: dt.datetime, lease: dt.timedelta = LEASE) -> None:
+    """Extend the lease of an event still being handled: a slow platform call keeps it, a dead worker does not."""
+    leases.renew(session, InboundEvent, event_id, InboundStatus.PENDING, at, lease)
 
 
 def mark_done(*, session: Session, event_id: int, at: dt.datetime) -> None:

@@ -2,7 +2,8 @@
 
 A conditional UPDATE sets ``lease_until`` only if the row is still pending and
 its lease is free, and counts an attempt; the row count says whether this
-worker got it. A worker that dies leaves a lease that simply runs out.
+worker got it. A worker that dies leaves a lease that simply runs out; so
+leases are short, and a worker whose work takes longer ``renew``s its own.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ def waits_in_line(model: type[Leased], pending: Any) -> ColumnElement[bool]:
             col(earlier.id) < col(model.id),
             col(earlier.status) == pending,
         )
+    )
+
+
+def renew(
+    session: Session, model: type[Leased], row_id: int, pending: Any, at: dt.datetime, lease: dt.timedelta
+) -> None:
+    """Extend the lease of a row whose work is still running (nobody else takes it meanwhile)."""
+    session.execute(
+        update(model).where(col(model.id) == row_id, col(model.status) == pending).values(lease_until=at + lease)
     )
 
 

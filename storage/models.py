@@ -269,7 +269,10 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = None
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="messages.id")
+    urgent: bool = False  # it carries the numbers to call now: undeliverable for good, it pages the coordinator
     created_at: dt.datetime = _created()
+    requeued_at: dt.datetime | None = _when()  # put back by hand (madoguchi outbox retry): the schedule starts again
+    not_before: dt.datetime | None = _when()  # the platform's Retry-After: no try before then, whatever happens
     sent_at: dt.datetime | None = _when()
 
 

@@ -4,10 +4,13 @@ Thin by design: no wording decisions (see bot/conversation). Inbound: the SDK's
 ``SignatureValidator`` over the raw body, then one stored row per event, keyed
 by ``webhookEventId`` (a redelivery finds its row). Events are parsed with the
 SDK's ``Event.from_dict`` when processed, not before the 200. Outbound: the
-reply token while it is fresh, else a push whose ``X-Line-Retry-Key`` is the
-same on every attempt of one outbox row, so LINE delivers it once (a 409 means
-it already did). Quick replies carry the engine's buttons as postbacks. The
-SDK's errors become ``DeliveryError`` here, once.
+reply token on the first try while it is fresh, else a push whose
+``X-Line-Retry-Key`` is the same on every attempt of one outbox row, so LINE
+delivers it once (a 409 means it already did); a 429's ``Retry-After`` is kept.
+LINE has no retry key for replies: a worker that dies between a reply LINE
+took and its "sent" mark leaves the one case where a message can go twice.
+Quick replies carry the engine's buttons as postbacks. The SDK's errors become
+``DeliveryError`` here, once.
 
 Never logs message text: SDK validation errors echo the whole event, so only
 their type is logged.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import logging
 import uuid
 from collections.abc import Coroutine, Mapping
@@ -240,9 +244,11 @@ class LineChannel:
             for part, last in _parts(text)
         ]
         calls = [messages[i : i + MESSAGES_PER_CALL] for i in range(0, len(messages), MESSAGES_PER_CALL)]
+        # The reply token only for a row that is one call: had a later call failed, the retry could not know
+        # whether the reply went out, and would push it again. Pushes carry retry keys, so LINE sends each once.
+        if len(calls) == 1 and await self._reply(item, calls[0]):
+            return
         for number, call in enumerate(calls):
-            if number == 0 and await self._reply(item, call):
-                continue
             await self._push(item.address, call, retry_key(item.id, number))
 
     async def _reply(self, item: Outgoing, messages: list[TextMessage]) -> bool:
@@ -287,9 +293,30 @@ def _quick_reply(choices: list[dict[str, str]]) -> QuickReply | None:
 
 
 def _delivery_error(error: ApiException) -> DeliveryError:
-    """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not."""
+    """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not.
+
+    A ``Retry-After`` LINE sends (with a 429, or a 503) is kept: the next try is never sooner.
+    """
     status = int(error.status or 0)
     message = f"LINE HTTP {status}"
     if status == 429 or status >= 500 or status == 0:
-        return DeliveryError(message)  # no Retry-After from LINE: exponential backoff with jitter
+        return DeliveryError(message, retry_after=retry_after(error.headers))
     return DeliveryError(message, permanent=True)
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

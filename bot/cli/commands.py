@@ -27,6 +27,8 @@ coordinator_app = typer.Typer(add_completion=False, no_args_is_help=True, help="
 app.add_typer(coordinator_app, name="coordinator")
 telegram_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The Telegram bot.")
 app.add_typer(telegram_app, name="telegram")
+outbox_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Messages waiting to go out.")
+app.add_typer(outbox_app, name="outbox")
 rota_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The on-call rota (Asia/Tokyo times).")
 app.add_typer(rota_app, name="rota")
 
@@ -334,6 +336,24 @@ def telegram_set_webhook(url: Annotated[str, typer.Argument(help="https://your.h
     typer.echo(f"webhook set: {url}" if done else "Telegram did not accept the webhook")
     if not done:
         raise typer.Exit(1)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    case: Annotated[int | None, typer.Option(help="only this case's sends (default: every failed send)")] = None,
+) -> None:
+    """Send again what failed for good (after a long outage, or once a person unblocked the bot).
+
+    The rows are due at once; the running service (``madoguchi serve`` or
+    ``madoguchi work``) sends them, in order per person, with a fresh schedule.
+    """
+    from bot.desk import undelivered
+    from storage.db import session_scope
+    from storage.types import utcnow
+
+    with session_scope(_engine()) as session:
+        count = undelivered.retry(session, utcnow(), case_id=case)
+    typer.echo(f"{count} failed send(s) queued again")
 
 
 @rota_app.command("add")

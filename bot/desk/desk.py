@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bot.conversation import Context
 from bot.metrics import Metrics
 from bot.settings import Settings
+from storage.outbox import Schedule
 
 
 @dataclass
@@ -24,6 +25,16 @@ class Desk:
     metrics: Metrics = field(default_factory=Metrics)
     public_url: str | None = None  # where the coordinator pages are reachable, for links in pages
     web_pages_per_hour: int = 6  # the web chat's paging budget in all; the re-pager keeps it for checks
+    delivery: Schedule = field(default_factory=Schedule)  # the outbox's retries: when, and for how long
+
+    @staticmethod
+    def schedule_from(settings: Settings) -> Schedule:
+        return Schedule(
+            base=settings.outbox_first_wait_seconds,
+            cap=settings.outbox_max_wait_seconds,
+            give_up_after=dt.timedelta(hours=settings.outbox_give_up_hours),
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        )
 
     @classmethod
     def build(cls, ctx: Context, settings: Settings) -> Desk:
@@ -35,6 +46,7 @@ class Desk:
             check_silence=dt.timedelta(minutes=settings.check_silence_minutes),
             public_url=settings.public_url,
             web_pages_per_hour=settings.chat_pages_per_hour,
+            delivery=cls.schedule_from(settings),
         )
 
     @property

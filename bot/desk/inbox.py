@@ -24,13 +24,13 @@ from sqlmodel import Session
 
 from bot.channels import registry
 from bot.channels.base import Arrival
-from bot.conversation import Reply, respond
+from bot.conversation import Escalate, Reply, respond
 from bot.conversation.codec import decode, encode
 from bot.desk import effects
 from bot.desk.desk import Desk
 from bot.desk.effects import Turn
 from bot.desk.outgoing import queue_out, record_out
-from storage import cases, inbound, messages, people
+from storage import cases, db, inbound, messages, people
 from storage.db import session_scope
 from storage.models import Case, Conversation, Direction, Message, Person, row_id
 
@@ -44,6 +44,7 @@ class Handled:
     replies: tuple[Reply, ...] = ()  # what the person is told now: the bot's replies and any notice, in order
     case_id: int | None = None
     paged: bool = False
+    forgotten: bool = False  # the person asked to be forgotten: the caller checkpoints the database afterwards
 
 
 def deliver(engine: Engine, desk: Desk, arrival: Arrival) -> Handled:
@@ -56,7 +57,11 @@ def deliver_then(engine: Engine, desk: Desk, arrival: Arrival, then: Callable[[S
     for attempt in (1, 2):
         try:
             with session_scope(engine) as session:
-                return then(session, receive(session=session, desk=desk, arrival=arrival, at=arrival.inbound.at))
+                handled = receive(session=session, desk=desk, arrival=arrival, at=arrival.inbound.at)
+                result = then(session, handled)
+            if handled.forgotten:
+                db.scrub(engine)  # nothing of the deleted rows left in the database file
+            return result
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -91,14 +96,15 @@ def receive(*, session: Session, desk: Desk, arrival: Arrival, at: dt.datetime) 
     turn = Turn(session, desk, person, conversation, case, list(outcome.replies), at, may_page=arrival.may_page)
     effects.carry_out(turn, outcome.effects)
     if turn.forgotten:
-        return _send(session, arrival, None, None, turn.replies, at, desk)
+        return _send(session, arrival, None, None, turn.replies, at, desk, forgotten=True)
     session.add(person)
     session.add(conversation)
     session.flush()
     case = turn.case
     if case is not None and earlier_case is None:  # opened just now
         messages.attach_loose(session=session, conversation_id=row_id(conversation), case_id=row_id(case))
-    return _send(session, arrival, conversation, case, turn.replies, at, desk, turn.paged)
+    urgent = any(isinstance(effect, Escalate) and effect.urgent for effect in outcome.effects)
+    return _send(session, arrival, conversation, case, turn.replies, at, desk, turn.paged, urgent=urgent)
 
 
 def _clean(arrival: Arrival) -> Arrival:
@@ -152,6 +158,9 @@ def _send(
     at: dt.datetime,
     desk: Desk,
     paged: bool = False,
+    *,
+    urgent: bool = False,
+    forgotten: bool = False,
 ) -> Handled:
     channel = registry.row(arrival.channel)
     inline = channel.inline
@@ -176,5 +185,7 @@ def _send(
             kind="reply",
             reply_token=arrival.reply_token,
             reply_until=until,
+            urgent=urgent,
+            forget=forgotten,
         )
-    return Handled(duplicate=False, replies=tuple(replies), case_id=case_id, paged=paged)
+    return Handled(duplicate=False, replies=tuple(replies), case_id=case_id, paged=paged, forgotten=forgotten)

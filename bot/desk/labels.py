@@ -27,6 +27,7 @@ EVENT_LABELS = {
     "reassigned": "わたした",
     "resolved": "終わりにした",
     "delivery_failed": "送信が 届かなかった",
+    "delivery_retried": "送信を やりなおした",
     "forgotten": "本人の 希望で 記録を 消した",
     "received": "写真・スタンプなどが 届いた",
 }

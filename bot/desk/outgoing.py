@@ -63,11 +63,16 @@ def queue_out(
     kind: str,
     reply_token: str | None = None,
     reply_until: dt.datetime | None = None,
+    urgent: bool = False,
+    forget: bool = False,
 ) -> None:
     """Queue ``sent`` (each reply with its stored message id, if any) in rows of the channel's batch size.
 
     The reply token, when the channel gave one, goes with the first row: it is
-    good for one call, soon after the message came.
+    good for one call, soon after the message came. ``urgent``: the replies carry
+    the numbers to call now (lost for good, they page the coordinator).
+    ``forget``: the person asked to be forgotten; once sent, the rows keep
+    neither their address nor their text.
     """
     size = registry.row(channel).batch  # messages per API call: LINE takes five, one reply token covers them
     for start in range(0, len(sent), size):
@@ -76,6 +81,8 @@ def queue_out(
         payload: dict[str, object] = {"messages": [payload_of(reply) for reply, _ in chunk], "message_ids": ids}
         if reply_token and start == 0 and reply_until is not None:
             payload |= {"reply_token": reply_token, "reply_until": reply_until.isoformat()}
+        if forget:
+            payload[outbox.FORGET_AFTER] = True
         outbox.enqueue(
             session=session,
             kind=kind,
@@ -86,6 +93,7 @@ def queue_out(
             dedupe_key=f"{kind}:{ids[0]}" if ids else None,
             case_id=case_id,
             message_id=ids[0] if ids else None,
+            urgent=urgent,
         )
 
 
@@ -98,8 +106,12 @@ def to_person(
     direction: Direction,
     kind: str,
     coordinator_id: int | None = None,
+    urgent: bool = False,
 ) -> Message | None:
-    """Store a message for the case's person and queue it; None when the person was forgotten."""
+    """Store a message for the case's person and queue it; None when the person was forgotten.
+
+    ``urgent``: it carries the numbers to call now (lost for good, it pages).
+    """
     if case.conversation_id is None:
         return None
     conversation = session.get(Conversation, case.conversation_id)
@@ -108,5 +120,6 @@ def to_person(
     (message,) = record_out(
         session, conversation, case.id, direction, [reply], at, delivered=False, coordinator_id=coordinator_id
     )
-    queue_out(session, conversation.channel, conversation.address, [(reply, row_id(message))], at, case.id, kind=kind)
+    sent = [(reply, row_id(message))]
+    queue_out(session, conversation.channel, conversation.address, sent, at, case.id, kind=kind, urgent=urgent)
     return message

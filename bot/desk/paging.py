@@ -22,7 +22,7 @@ from bot.conversation.texts import Say
 from bot.desk.desk import Desk
 from bot.desk.labels import INTENT_LABELS
 from storage import cases, outbox, people
-from storage.models import Case, Coordinator, RotaSlot, row_id
+from storage.models import Case, CaseStatus, Coordinator, RotaSlot, row_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVERYONE = 2
@@ -61,6 +61,7 @@ REASONS = {
     "news": "新しい 知らせ",
     "reassigned": "わたされました",
     "grouped": "Webチャットから 緊急の 相談が 続いています。受付で ほかの ケースも 見てください",
+    "undelivered": "緊急の 返事が 届いていません",
 }
 OPENING_CHARS = 80
 
@@ -205,3 +206,23 @@ def page_claimer(
     key = f"page:{case.id}:{reason}:{person.id}:{stamp}"
     sent = _send(session, case, person, _page_payload(case, -1, public_url, reason), key, at)
     cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=[sent])
+
+
+def page_undelivered(
+    *, session: Session, case: Case, stamp: dt.datetime, at: dt.datetime, public_url: str | None
+) -> None:
+    """A reply with the numbers to call could not reach the person: tell whoever holds the case, else who is on call.
+
+    Outside the ladder (the case's level and deadline stay as they are); one page
+    per coordinator for each turn whose reply was lost (``stamp``: when it was queued).
+    """
+    assert case.id is not None
+    if case.status == CaseStatus.CLAIMED and case.claimed_by is not None:
+        holder = session.get(Coordinator, case.claimed_by)
+        targets = [holder] if holder is not None else []
+    else:
+        _, targets, _ = _targets(session, case, 0, at)  # the first on call, or everyone when nobody is
+    lost = int(stamp.timestamp() * 1000)
+    payload = _page_payload(case, -1, public_url, "undelivered")
+    ids = [_send(session, case, p, payload, f"page:{case.id}:undelivered:{lost}:{p.id}", at) for p in targets]
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=-1, coordinators=ids)

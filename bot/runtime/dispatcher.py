@@ -3,6 +3,11 @@
 ``run_once`` is what the tests and the terminal chat call; ``run`` is the loop
 ``madoguchi serve`` runs. Rows are claimed with a conditional UPDATE, so two
 processes on one PostgreSQL share the work without sending anything twice.
+The claim counts the attempt before the platform is called; the lease it takes
+is short and renewed while the send runs, so a worker that dies mid-send holds
+a person's next message for seconds, not a minute. Retries follow the desk's
+``Schedule`` (hours, with jitter and a cap, never sooner than ``Retry-After``);
+a send given up for good is shown on its case (``bot.desk.undelivered``).
 Database calls run in threads; the sends themselves are async.
 """
 
@@ -14,12 +19,13 @@ import logging
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.channels.base import Outgoing, Sender
 from bot.channels.errors import DeliveryError
-from bot.desk import Desk
-from bot.runtime.pump import Pump
-from storage import cases, messages, outbox
+from bot.desk import Desk, undelivered
+from bot.runtime.pump import Pump, renewing
+from storage import db, messages, outbox
 from storage.db import session_scope
 from storage.models import Outbox, row_id
 from storage.types import utcnow
@@ -38,6 +44,10 @@ class Dispatcher:
         self.clock = clock
         self.pump: Pump[Outgoing] = Pump("dispatch", self._claim_async, self._deliver)
 
+    @property
+    def schedule(self) -> outbox.Schedule:
+        return self.desk.delivery
+
     async def _claim_async(self, limit: int) -> list[Outgoing]:
         return await asyncio.to_thread(self._claim, limit)
 
@@ -53,55 +63,71 @@ class Dispatcher:
 
     def _claim(self, limit: int) -> list[Outgoing]:
         with session_scope(self.engine) as session:
-            rows = outbox.claim_due(session=session, at=self.clock(), limit=limit)
+            rows = outbox.claim_due(session=session, at=self.clock(), limit=limit, lease=self.schedule.lease)
             return [_outgoing(row) for row in rows]
 
     async def _deliver(self, item: Outgoing) -> None:
         sender = self.senders.get(item.channel)
-        metrics = self.desk.metrics
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for channel {item.channel!r}")
-            await sender.send(item)
+            await renewing(sender.send(item), lambda: asyncio.to_thread(self._renew, item), self._renew_every)
         except DeliveryError as error:
             await asyncio.to_thread(self._failed, item, error)
             return
         await asyncio.to_thread(self._sent, item)
-        metrics.messages_out.labels(item.channel, item.kind).inc()
+        self.desk.metrics.messages_out.labels(item.channel, item.kind).inc()
         log.info("sent outbox=%s channel=%s kind=%s attempt=%s", item.id, item.channel, item.kind, item.attempts)
+
+    @property
+    def _renew_every(self) -> float:
+        return self.schedule.lease.total_seconds() / 3
+
+    def _renew(self, item: Outgoing) -> None:
+        with session_scope(self.engine) as session:
+            outbox.renew(session=session, row_id=item.id, at=self.clock(), lease=self.schedule.lease)
 
     def _sent(self, item: Outgoing) -> None:
         at = self.clock()
+        forget = bool(item.payload.get(outbox.FORGET_AFTER))
         with session_scope(self.engine) as session:
-            outbox.mark_sent(session=session, row_id=item.id, at=at)
+            outbox.mark_sent(session=session, row_id=item.id, at=at, forget=forget)
+            outbox.hurry(session=session, channel=item.channel, at=at)  # it is up: nobody waits out a backoff
             ids = [int(i) for i in item.payload.get("message_ids", [])]
             messages.mark_delivered(session=session, ids=ids, at=at)  # shown to the person from now on
+        if forget:
+            db.scrub(self.engine)  # the last row that named a forgotten person: no old copy in the file either
 
     def _failed(self, item: Outgoing, error: DeliveryError) -> None:
-        metrics = self.desk.metrics
         at = self.clock()
         with session_scope(self.engine) as session:
             row = session.get(Outbox, item.id)
             if row is None:  # deleted meanwhile (the person asked to be forgotten)
                 return
-            if error.permanent:
-                outbox.mark_failed(session=session, row_id=item.id, error=str(error))
-            elif outbox.mark_retry(session=session, row=row, error=str(error), at=at, retry_after=error.retry_after):
-                metrics.outbox_retries.labels(item.channel).inc()
+            if not error.permanent and outbox.mark_retry(
+                session=session,
+                row=row,
+                error=str(error),
+                at=at,
+                retry_after=error.retry_after,
+                schedule=self.schedule,
+            ):
+                self.desk.metrics.outbox_retries.labels(item.channel).inc()
                 log.warning("retry outbox=%s channel=%s attempt=%s: %s", item.id, item.channel, item.attempts, error)
                 return
-            # a permanent error, or every attempt spent: shown on the case
-            metrics.outbox_failures.labels(item.channel).inc()
-            log.error("gave up outbox=%s channel=%s kind=%s: %s", item.id, item.channel, item.kind, error)
-            if row.case_id is not None:
-                cases.add_event(
-                    session=session,
-                    case_id=row.case_id,
-                    kind="delivery_failed",
-                    at=at,
-                    outbox=item.id,
-                    error=str(error),
-                )
+            self._give_up(session, row, str(error), at)
+
+    def _give_up(self, session: Session, row: Outbox, error: str, at: dt.datetime) -> None:
+        """A permanent error, or the schedule ran out: failed for good, shown on the case, paged when urgent."""
+        outbox.mark_failed(session=session, row_id=row_id(row), error=error)
+        self.desk.metrics.outbox_failures.labels(row.channel).inc()
+        log.error(
+            "gave up outbox=%s channel=%s kind=%s urgent=%s: %s", row.id, row.channel, row.kind, row.urgent, error
+        )
+        if row.payload.get(outbox.FORGET_AFTER):
+            outbox.blank(session=session, row_id=row_id(row))  # to someone forgotten: nobody to show it to
+            return  # (the next scrub, after a send or a deletion, takes the old copy out of the file)
+        undelivered.report(session, self.desk, row, error, at)
 
 
 def _outgoing(row: Outbox) -> Outgoing:

@@ -69,6 +69,29 @@ class Pump(Generic[T]):
                 waiter.cancel()
 
 
+async def renewing(work: Coroutine[Any, Any, None], renew: Callable[[], Awaitable[None]], period: float) -> None:
+    """Run ``work``, calling ``renew`` every ``period`` seconds until it ends.
+
+    Why: leases are short so that a worker that dies frees its rows within
+    seconds; a live worker whose call is slow keeps its row by renewing. A
+    renewal that fails is logged and the work goes on: stopping a send half-way
+    is worse than the small chance that another worker takes the row too.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=period)
+            if done:
+                return task.result()
+            try:
+                await renew()
+            except Exception:  # the database may be restarting: the lease may run out, the work goes on
+                log.exception("renewing a lease failed; the work goes on")
+    finally:
+        if not task.done():
+            task.cancel()
+
+
 async def every(step: Callable[[], object], stop: asyncio.Event, interval: float, name: str) -> None:
     """Run ``step`` until ``stop`` is set; an error is logged and the loop goes on (the rows stay for next time)."""
     while not stop.is_set():

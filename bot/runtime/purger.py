@@ -1,4 +1,7 @@
-"""The purger: blanks message text older than the retention setting, once an hour (``storage.privacy``)."""
+"""The purger: blanks text older than the retention setting, once an hour (``storage.privacy``).
+
+Message text, raw event bodies, outbox payloads and resolved cases' free text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.desk import Desk
 from bot.runtime.pump import every
-from storage import privacy
+from storage import db, privacy
 from storage.db import session_scope
 from storage.types import utcnow
 
@@ -30,7 +33,9 @@ class Purger:
 
     def purge(self) -> int:
         with session_scope(self.engine) as session:
-            return privacy.purge_text(session=session, before=self.clock() - self.desk.retention)
+            purged = privacy.purge_text(session=session, before=self.clock() - self.desk.retention)
+        db.scrub(self.engine)  # no old copy of the blanked text left in the database file
+        return purged
 
     async def run(self, stop: asyncio.Event, interval: float = 3600.0) -> None:
         await every(self.run_once, stop, interval, "purge")

@@ -23,13 +23,14 @@ from sqlmodel import Session
 
 from bot.channels import Channel, ClaimPress, Stored, Translation
 from bot.desk import Desk, casework, inbox
-from bot.runtime.pump import Pump
-from storage import inbound
+from bot.runtime.pump import Pump, renewing
+from storage import db, inbound
 from storage.db import session_scope
 from storage.models import InboundEvent, row_id
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+RENEW_EVERY = inbound.LEASE.total_seconds() / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +79,34 @@ class Receiver:
         try:
             if channel is None:
                 raise LookupError(f"channel {event.channel} is not configured")
-            translation = await channel.translate(event.stored, event.received_at)
-            await asyncio.to_thread(self._apply, event, translation)
+            await renewing(self._translate_and_apply(channel, event), lambda: self._renew(event), RENEW_EVERY)
         except Exception as error:  # one bad event must not stop the others; it is retried, then kept as failed
             await asyncio.to_thread(self._failed, event, error)
+
+    async def _translate_and_apply(self, channel: Channel, event: _Event) -> None:
+        translation = await channel.translate(event.stored, event.received_at)
+        await asyncio.to_thread(self._apply, event, translation)
+
+    async def _renew(self, event: _Event) -> None:
+        def renew() -> None:
+            with session_scope(self.engine) as session:
+                inbound.renew(session=session, event_id=event.id, at=self.clock())
+
+        await asyncio.to_thread(renew)
 
     def _apply(self, event: _Event, translation: Translation) -> None:
         for attempt in (1, 2):
             try:
                 with session_scope(self.engine) as session:
-                    for arrival in translation.arrivals:
+                    handled = [
                         inbox.receive(session=session, desk=self.desk, arrival=arrival, at=arrival.inbound.at)
+                        for arrival in translation.arrivals
+                    ]
                     for press in translation.claims:
                         self._claim_press(session, event.channel, press)
                     inbound.mark_done(session=session, event_id=event.id, at=self.clock())
+                if any(one.forgotten for one in handled):
+                    db.scrub(self.engine)  # nothing of the deleted rows left in the database file
                 for note in translation.notes:
                     log.info("%s event %s: %s", event.channel, event.id, note)
                 return

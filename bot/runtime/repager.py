@@ -108,6 +108,8 @@ class Repager:
         self._tell(session, case, paged.notice, at)
 
     def _tell(self, session: Session, case: Case, notice: Say, at: dt.datetime) -> None:
-        """Tell the person, in the words for ``notice``, who is being called (or that they are queued)."""
+        """Tell the person, in the words for ``notice``, who is being called (or that they are queued).
+
+        The notice repeats the numbers to call: lost for good on an urgent case, it pages."""
         text = self.desk.ctx.texts.say(notice, case.region, minutes=self.desk.deadline_minutes)
-        to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice")
+        to_person(session, case, Reply(text), at, direction=Direction.SYSTEM, kind="notice", urgent=case.urgent)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.platform import Call, Script
+from tests.fakes.platform import Call, Failure, Script
 
 
 class FakeLine:
@@ -37,48 +37,53 @@ class FakeLine:
     def texts(self, to: str | None = None) -> list[str]:
         return [text for target, text in self.delivered if to is None or target == to]
 
-    async def _failure(self) -> Response | None:
-        failure = self.script.next_failure()
-        if failure is None:
-            return None
+    async def _failure(self, call: Call) -> Response | None:
+        failure = self.script.next_failure(call)
+        return None if failure is None else await self._play(failure)
+
+    async def _play(self, failure: Failure) -> Response:
         if failure.status == 0:
             await asyncio.sleep(self.script.hang_seconds)
             return JSONResponse({"message": "timeout"}, status_code=504)
-        return JSONResponse({"message": "fake failure"}, status_code=failure.status)
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
+        return JSONResponse({"message": "fake failure"}, status_code=failure.status, headers=headers)
 
-    async def _record(self, request: Request) -> dict[str, Any]:
+    async def _record(self, request: Request) -> tuple[dict[str, Any], Call]:
         body: dict[str, Any] = await request.json()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        self.script.record(Call(request.url.path, headers, body))
-        return body
+        return body, self.script.record(Call(request.url.path, headers, body))
 
     async def _reply(self, request: Request) -> Response:
-        body = await self._record(request)
-        failed = await self._failure()
+        body, call = await self._record(request)
+        failed = await self._failure(call)
         if failed is not None:
             return failed
         token = body.get("replyToken", "")
         if token in self.used_tokens:
+            call.answer = 400
             return JSONResponse({"message": "Invalid reply token"}, status_code=400)
         self.used_tokens.add(token)
         self.delivered += [(f"reply:{token}", m.get("text", "")) for m in body.get("messages", [])]
         return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18]} for _ in body.get("messages", [])]})
 
     async def _push(self, request: Request) -> Response:
-        body = await self._record(request)
+        body, call = await self._record(request)
         key = request.headers.get("x-line-retry-key")
         if key and key in self.accepted_keys:
+            call.answer = 409
             return JSONResponse(
                 {"message": "The retry key is already accepted"},
                 status_code=409,
                 headers={"x-line-accepted-request-id": self.accepted_keys[key]},
             )
-        failed = await self._failure()
-        if failed is not None:
-            return failed
+        failure = self.script.next_failure(call)
+        if failure is not None and not failure.accepted:
+            return await self._play(failure)
         if key:
             self.accepted_keys[key] = str(uuid.uuid4())
         self.delivered += [(body.get("to", ""), m.get("text", "")) for m in body.get("messages", [])]
+        if failure is not None:
+            return await self._play(failure)
         return JSONResponse({"sentMessages": [{"id": str(uuid.uuid4().int)[:18]} for _ in body.get("messages", [])]})
 
     async def _loading(self, request: Request) -> Response:

@@ -51,11 +51,11 @@ class FakeTelegram:
     async def _call(self, request: Request) -> Response:
         method = request.path_params["method"]
         params = await self._params(request)
-        self.script.record(Call(f"/{method}", dict(request.headers), params))
+        call = self.script.record(Call(f"/{method}", dict(request.headers), params))
         if method == "getMe":
             return _ok(BOT)
         if method in {"sendMessage"}:
-            failure = self.script.next_failure()
+            failure = self.script.next_failure(call)
             if failure is not None:
                 if failure.status == 0:
                     await asyncio.sleep(self.script.hang_seconds)

@@ -65,27 +65,33 @@ def test_a_lease_runs_out_and_the_row_is_tried_again(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert [r.id for r in outbox.claim_due(session=session, at=NIGHT)] == [row]
     with session_scope(engine) as session:
-        assert outbox.claim_due(session=session, at=NIGHT + dt.timedelta(seconds=30)) == []  # still leased
+        assert outbox.claim_due(session=session, at=NIGHT + outbox.LEASE / 2) == []  # still leased
     with session_scope(engine) as session:
         again = outbox.claim_due(session=session, at=NIGHT + outbox.LEASE + dt.timedelta(seconds=1))
         assert [(r.id, r.attempts) for r in again] == [(row, 2)]
 
 
-def test_a_retry_waits_and_gives_up_after_the_last_attempt(engine: Engine) -> None:
+def test_a_retry_waits_and_gives_up_only_after_hours(engine: Engine) -> None:
     (row_key,) = _enqueue(engine, 1)
-    at = NIGHT
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+    schedule = outbox.Schedule()
+    at, attempt, retried = NIGHT, 0, True
+    while retried:
+        attempt += 1
         with session_scope(engine) as session:
             (row,) = outbox.claim_due(session=session, at=at)
             assert row.attempts == attempt
-            retried = outbox.mark_retry(session=session, row=row, error="HTTP 500", at=at, retry_after=2.0)
-        assert retried == (attempt < outbox.MAX_ATTEMPTS)
+            retried = outbox.mark_retry(
+                session=session, row=row, error="HTTP 500", at=at, retry_after=2.0, schedule=schedule
+            )
+        assert retried == (at - NIGHT < schedule.give_up_after)
         with Session(engine) as session:
             stored = session.get(Outbox, row_key)
             assert stored is not None
             if retried:
                 assert stored.next_attempt_at >= at + dt.timedelta(seconds=2)  # Retry-After honoured
+                assert stored.next_attempt_at <= at + dt.timedelta(seconds=schedule.cap)  # each wait capped
                 at = stored.next_attempt_at
+    assert at - NIGHT >= schedule.give_up_after and attempt > 100  # kept trying for the whole window
     with Session(engine) as session:
         stored = session.get(Outbox, row_key)
         assert stored is not None and stored.status == OutboxStatus.FAILED and stored.last_error == "HTTP 500"
@@ -118,6 +124,7 @@ def test_the_same_dedupe_key_stores_one_row(engine: Engine) -> None:
         (3, 0.5, None, outbox.BASE_DELAY * 4 * 0.5),
         (3, 0.0, None, 0.0),
         (30, 1.0, None, outbox.MAX_DELAY),  # capped
+        (5000, 1.0, None, outbox.MAX_DELAY),  # no overflow after days of tries
         (1, 0.1, 7.0, 7.0),  # never sooner than the platform asked
         (5, 1.0, 3.0, outbox.BASE_DELAY * 16),
     ],

@@ -273,6 +273,9 @@ def free_port() -> int:
         return port
 
 
+CHECKOUT = str(Path(__file__).resolve().parents[2])
+
+
 def _serve_command() -> list[str]:
     script = Path(sys.executable).with_name("madoguchi")
     if script.exists():

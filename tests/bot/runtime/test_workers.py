@@ -67,7 +67,7 @@ def test_retry_after_is_honoured(engine: Engine, desk: Desk) -> None:
     assert len(platform.delivered) == 1
 
 
-def test_a_permanent_failure_stops_and_shows_on_the_case(engine: Engine, desk: Desk) -> None:
+def test_a_permanent_failure_stops_shows_on_the_case_and_pages_when_urgent(engine: Engine, desk: Desk) -> None:
     person_on_call = coordinator(engine, "tonight", on_call=True)
     handled = deliver(engine, desk, arrival(URGENT_TEXT, channel="line", address="U1"))
     platform = Platform(failures=99, permanent=True)
@@ -79,8 +79,12 @@ def test_a_permanent_failure_stops_and_shows_on_the_case(engine: Engine, desk: D
         assert replies and all(row.status == OutboxStatus.FAILED and row.attempts == 1 for row in replies)
         failed = session.exec(select(CaseEvent).where(CaseEvent.kind == "delivery_failed")).all()
         assert {event.case_id for event in failed} == {handled.case_id}
-        page = session.exec(select(Outbox).where(Outbox.kind == "page")).one()
-        assert page.status == OutboxStatus.SENT and page.address == str(person_on_call.id)
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page").order_by(col(Outbox.id))).all()
+        assert [(page.status, page.address, page.payload.get("reason")) for page in pages] == [
+            (OutboxStatus.SENT, str(person_on_call.id), None),  # the urgent case
+            (OutboxStatus.SENT, str(person_on_call.id), "undelivered"),  # its numbers did not reach the person
+        ]
+        assert "緊急の 返事が 届いていません" in pages[1].payload["messages"][0]["text"]
     assert platform.tries == len(replies)
 
 
