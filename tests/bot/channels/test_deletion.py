@@ -30,6 +30,7 @@ from bot.channels.web import WebSender
 from bot.desk import casework
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.purger import Purger
+from bot.web.auth import digest
 from storage import db
 from storage.db import session_scope
 from storage.models import Case, CaseStatus, Coordinator
@@ -97,10 +98,11 @@ def _platform_person(platforms: Platforms, channel: str, address: str) -> Callab
 
 
 def _person(platforms: Platforms, channel: str, which: int) -> tuple[Callable[[str], None], str]:
-    """How a person on ``channel`` writes, and their id there (LINE user id, Telegram chat id, web-chat token)."""
+    """How a person on ``channel`` writes, and their id there as stored (LINE user id, Telegram chat id, the
+    web-chat token's digest: the database never holds the token itself)."""
     if channel == "web":
         send = _web_person(platforms)
-        return send, platforms.client.cookies["madoguchi_chat"]
+        return send, digest(platforms.client.cookies["madoguchi_chat"])
     address = IDS[channel][which]
     return _platform_person(platforms, channel, address), address
 
