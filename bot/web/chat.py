@@ -124,7 +124,7 @@ def send(
         household_code=sent.household or None,
         may_page=svc.throttles.chat_gate(client_address(request), new=_is_new(svc, address)),
     )
-    return deliver_then(svc.engine, svc.desk, arrival, lambda session, handled: _answer(session, address, sent, handled))
+    return deliver_then(svc.engine, svc.desk, arrival, lambda session, done: _answer(session, address, sent, done))
 
 
 def _answer(session: Session, address: str, sent: Sent, handled: Handled) -> Transcript:
