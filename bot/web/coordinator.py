@@ -155,10 +155,12 @@ def _queue_context(session: Session, login: Login) -> dict[str, Any]:
 
 
 def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
-    """Pages sent to this coordinator on the web whose case nobody has claimed yet, newest first.
+    """Pages sent to this coordinator on the web that still call for them, newest first.
 
-    The queue shows the newest one at the top (and counts the others): a claimed case is no
-    longer a call for help, and one banner per page buried the waiting cards.
+    A call for help while nobody has claimed the case; and, for a case they hold, news sent to
+    them alone (new danger, a case handed to them) until they open the case. The queue shows
+    the newest at the top and counts the others: a claimed case is no longer a call for help,
+    and one banner per page buried the waiting cards.
     """
     since = utcnow() - dt.timedelta(hours=24)
     rows = outbox.pages_sent_to(session=session, channel="web", address=str(me.id), since=since)
@@ -166,10 +168,18 @@ def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
     for row in sorted(rows, key=lambda row: row.id or 0, reverse=True):
         case_id = int(row.payload.get("case_id", 0))
         case = session.get(Case, case_id)
-        if case is None or case_id in shown or case.status != CaseStatus.OPEN:
+        if case is None or case_id in shown:
             continue
-        shown[case_id] = {"id": row.id, "case_id": case_id, "urgent": case.urgent, "town": case.town}
+        news = case.status == CaseStatus.CLAIMED and case.claimed_by == me.id and row.payload.get("level") == -1
+        if case.status == CaseStatus.OPEN or (news and not _seen_since(session, case_id, me, row.created_at)):
+            shown[case_id] = {"id": row.id, "case_id": case_id, "urgent": case.urgent, "town": case.town, "news": news}
     return list(shown.values())
+
+
+def _seen_since(session: Session, case_id: int, me: Coordinator, at: dt.datetime) -> bool:
+    """Whether ``me`` opened the case at ``at`` or later (the news was read)."""
+    views = (event for event in cases.events(session=session, case_id=case_id) if event.kind == "viewed")
+    return any(event.coordinator_id == me.id and event.at >= at for event in views)
 
 
 PREVIEW_CHARS = 40
@@ -271,7 +281,7 @@ def _case_context(svc: Services, session: Session, login: Login, case: Case) -> 
     }
 
 
-OPENING_CHARS = 120
+OPENING_CHARS = 80
 
 
 def _opening(text: str | None) -> str:

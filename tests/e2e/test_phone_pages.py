@@ -219,6 +219,7 @@ def test_the_case_page_leads_with_what_to_act_on_in_japanese_and_the_reply_box_s
 
     claim(page, SUZUKI)
     assert_below_the_header(page, "h1", ".flash")
+    shoot(page, "case-claimed")
     reply = page.locator("#reply-form")
     for where in ("0", "document.scrollingElement.scrollHeight"):
         page.evaluate(f"window.scrollTo(0, {where})")

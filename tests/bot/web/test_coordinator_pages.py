@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from bot.channels.web import WebSender
+from bot.desk import paging
 from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.web.app import Services
+from storage.db import session_scope
 from storage.models import Case, CaseEvent, Outbox
 from tests.bot.web.conftest import CSRF, log_in
 from tests.builders import PASSWORD, URGENT_TEXT, arrival, coordinator
@@ -90,6 +92,23 @@ def test_one_page_alert_for_the_newest_unclaimed_page_and_none_once_claimed(app:
     assert "「" + URGENT_TEXT[:10] in page  # the card's preview of what the person wrote
     for case_id in (second, first):
         client.post(f"/coordinator/cases/{case_id}/claim", data={"csrf": csrf})
+    assert 'class="page-alert"' not in client.get("/coordinator/live/queue").text
+
+
+def test_news_for_my_claimed_case_shows_until_i_open_it(app: FastAPI, client: TestClient) -> None:
+    svc = _services(app)
+    coordinator(svc.engine, "tonight", on_call=True)
+    case_id = _urgent_case(app)
+    csrf = log_in(client, "tonight")
+    client.post(f"/coordinator/cases/{case_id}/claim", data={"csrf": csrf})
+    with session_scope(svc.engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        paging.page_claimer(session=session, case=case, at=dt.datetime.now(dt.UTC))
+    while asyncio.run(Dispatcher(svc.engine, {"web": WebSender()}, svc.desk).run_once()):
+        pass
+    assert "あなたの ケースに 新しい 知らせ" in client.get("/coordinator/live/queue").text
+    client.get(f"/coordinator/cases/{case_id}")
     assert 'class="page-alert"' not in client.get("/coordinator/live/queue").text
 
 
