@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run chat test lint bench eval model kb clean
+.PHONY: run chat test lint bench eval model kb screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ chat: $(STAMP)           ## talk to the bot in the terminal (same engine and dat
 
 test: $(STAMP)           ## the whole test suite
 	$(BIN)/python -m pytest -q
+
+screenshots: $(STAMP)    ## the README's phone screenshots (390x844) in docs/screenshots, taken by the browser tests
+	MADOGUCHI_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_phone_pages.py
 
 lint: $(STAMP)           ## ruff and mypy --strict
 	$(BIN)/ruff check .

@@ -104,6 +104,11 @@ class Say(StrEnum):
     CLAIMED_BY = "claimed_by"
     CLOSING = "closing"
     CLOSING_ANONYMOUS = "closing_anonymous"
+    # The web chat's own words (bot/web/chat.py), not the engine's: the welcome on open, the sign that a
+    # coordinator has joined, the tab title when a reply came while the tab was hidden.
+    CHAT_WELCOME = "chat_welcome"
+    CHAT_JOINED = "chat_joined"
+    CHAT_NEW_REPLY = "chat_new_reply"
 
 
 class _Strict(BaseModel):

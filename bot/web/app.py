@@ -27,8 +27,8 @@ from bot.channels import Channel
 from bot.channels.base import Sender
 from bot.channels.registry import build_channels
 from bot.conversation import Context, load_context
-from bot.desk import Desk
-from bot.desk.labels import INTENT_LABELS
+from bot.desk import Desk, evidence
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
 from bot.desk.paging import TOKYO
 from bot.runtime.work import Work
 from bot.settings import Settings
@@ -52,6 +52,8 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["tokyo"] = tokyo
     templates.env.filters["intent_label"] = lambda intent: INTENT_LABELS.get(intent, intent)
+    templates.env.filters["reason"] = evidence.explain
+    templates.env.filters["channel_label"] = lambda channel: CHANNEL_LABELS.get(channel, channel)
     return templates
 
 

@@ -8,7 +8,10 @@ forgets it on this device; the conversation stays with the hub. Each message
 carries a client-made id, so a retried POST is handled once. JSON posts need
 the page's CSRF header, which another site cannot send. Replies come back in
 the response; a coordinator's later reply is picked up by the page's polling
-of ``/chat/api/messages``. Anyone may write, but a new conversation or an
+of ``/chat/api/messages``, which also says whether a coordinator has joined
+(the case is claimed). After 「データを消して」 → 消す nothing of the person is
+kept, so the answer carries the bot's confirmation itself and ``forgotten``:
+the page clears the old bubbles and shows it. Anyone may write, but a new conversation or an
 urgent page from one address (and from everyone) has a budget
 (``bot.web.throttle``): over it, the person still gets every reply, and the
 case waits in the queue under a grouped page.
@@ -22,18 +25,19 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.channels.base import Arrival
 from bot.conversation import Inbound
-from bot.desk.inbox import deliver_then
+from bot.conversation.texts import Say
+from bot.desk.inbox import Handled, deliver_then
 from bot.web import auth
 from bot.web.deps import ServicesDep
 from bot.web.throttle import client_address
 from storage import people
 from storage.db import reader
 from storage.messages import shown_since
-from storage.models import Direction, row_id
+from storage.models import Case, CaseStatus, Conversation, Direction, row_id
 from storage.types import utcnow
 
 router = APIRouter(prefix="/chat")
@@ -60,6 +64,8 @@ class Shown(BaseModel):
 class Transcript(BaseModel):
     messages: list[Shown]
     cursor: str  # pass back to get only what was shown to the person since
+    joined: bool = False  # a coordinator has the case now: the page shows the sign
+    forgotten: bool = False  # everything was just deleted at the person's wish: ``messages`` is the confirmation
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -72,9 +78,14 @@ def page(
     token = token if token and len(token) >= 16 else secrets.token_urlsafe(24)
     csrf = auth.sign(svc.secret, "chat:" + token)
     region = svc.desk.ctx.kb.region(svc.desk.region)
-    response = svc.templates.TemplateResponse(
-        request, "chat.html", {"csrf": csrf, "household": household or "", "region_name": region.name}
-    )
+    texts = svc.desk.ctx.texts
+    words = {
+        "welcome": texts.say(Say.CHAT_WELCOME, region.id),
+        "joined": texts.say(Say.CHAT_JOINED, region.id),
+        "new_reply": texts.say(Say.CHAT_NEW_REPLY, region.id),
+    }
+    context = {"csrf": csrf, "household": household or "", "region_name": region.name, "words": words}
+    response = svc.templates.TemplateResponse(request, "chat.html", context)
     max_age = svc.settings.chat_cookie_days * 86400
     response.set_cookie(
         CHAT_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.cookie_secure, max_age=max_age
@@ -113,7 +124,17 @@ def send(
         household_code=sent.household or None,
         may_page=svc.throttles.chat_gate(client_address(request), new=_is_new(svc, address)),
     )
-    return deliver_then(svc.engine, svc.desk, arrival, lambda session, _: _transcript(session, address, sent.cursor))
+    return deliver_then(svc.engine, svc.desk, arrival, lambda session, done: _answer(session, address, sent, done))
+
+
+def _answer(session: Session, address: str, sent: Sent, handled: Handled) -> Transcript:
+    """What the page shows after a send: the transcript since its cursor, or, once the person was
+    forgotten (no conversation is left to read), the bot's confirmation itself."""
+    if handled.duplicate or people.conversation_for(session=session, channel="web", address=address) is not None:
+        return _transcript(session, address, sent.cursor)
+    at = utcnow().isoformat()
+    said = [Shown(id=0, who="bot", text=reply.text, choices=[], at=at) for reply in handled.replies]
+    return Transcript(messages=said, cursor="", forgotten=True)
 
 
 @router.post("/api/forget-device", status_code=204)
@@ -161,4 +182,11 @@ def _transcript(session: Session, address: str, cursor: str) -> Transcript:
             for row in rows
         ],
         cursor=cursor,
+        joined=_joined(session, conversation),
     )
+
+
+def _joined(session: Session, conversation: Conversation) -> bool:
+    """A coordinator has this conversation's case (claimed, not yet resolved)."""
+    claimed = select(Case.id).where(Case.conversation_id == conversation.id, Case.status == CaseStatus.CLAIMED)
+    return session.exec(claimed.limit(1)).first() is not None

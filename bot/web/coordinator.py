@@ -142,22 +142,53 @@ def _queue_context(session: Session, login: Login) -> dict[str, Any]:
     me = login.coordinator
     waiting = cases.waiting(session=session, regions=me.regions)
     mine = cases.claimed_by(session=session, coordinator_id=row_id(me))
-    return {"login": login, "waiting": waiting, "mine": mine, "pages": _pages_for(session, me), "waited": _waited}
+    pages = _pages_for(session, me)
+    return {
+        "login": login,
+        "waiting": waiting,
+        "mine": mine,
+        "pages": pages,
+        "paged": {page["case_id"] for page in pages},
+        "waited": _waited,
+        "preview": _preview,
+    }
 
 
 def _pages_for(session: Session, me: Coordinator) -> list[dict[str, Any]]:
-    """Pages sent to this coordinator on the web whose case still waits for someone."""
+    """Pages sent to this coordinator on the web that still call for them, newest first.
+
+    A call for help while nobody has claimed the case; and, for a case they hold, news sent to
+    them alone (new danger, a case handed to them) until they open the case. The queue shows
+    the newest at the top and counts the others: a claimed case is no longer a call for help,
+    and one banner per page buried the waiting cards.
+    """
     since = utcnow() - dt.timedelta(hours=24)
     rows = outbox.pages_sent_to(session=session, channel="web", address=str(me.id), since=since)
     shown: dict[int, dict[str, Any]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.id or 0, reverse=True):
         case_id = int(row.payload.get("case_id", 0))
         case = session.get(Case, case_id)
         if case is None or case_id in shown:
             continue
-        if case.status == CaseStatus.OPEN or (case.status == CaseStatus.CLAIMED and case.claimed_by == me.id):
-            shown[case_id] = {"id": row.id, "case_id": case_id, "urgent": case.urgent, "town": case.town}
+        news = case.status == CaseStatus.CLAIMED and case.claimed_by == me.id and row.payload.get("level") == -1
+        if case.status == CaseStatus.OPEN or (news and not _seen_since(session, case_id, me, row.created_at)):
+            shown[case_id] = {"id": row.id, "case_id": case_id, "urgent": case.urgent, "town": case.town, "news": news}
     return list(shown.values())
+
+
+def _seen_since(session: Session, case_id: int, me: Coordinator, at: dt.datetime) -> bool:
+    """Whether ``me`` opened the case at ``at`` or later (the news was read)."""
+    views = (event for event in cases.events(session=session, case_id=case_id) if event.kind == "viewed")
+    return any(event.coordinator_id == me.id and event.at >= at for event in views)
+
+
+PREVIEW_CHARS = 40
+
+
+def _preview(case: Case) -> str:
+    """The first words the person wrote, for the queue's card (none when they were not kept)."""
+    opening = " ".join(str(case.summary.get("opening") or "").split())
+    return opening if len(opening) <= PREVIEW_CHARS else opening[:PREVIEW_CHARS] + "…"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -241,11 +272,22 @@ def _case_context(svc: Services, session: Session, login: Login, case: Case) -> 
         "outcomes": casework.OUTCOMES,
         "closing": closing_text(svc.desk.ctx, case.region, login.coordinator.name),
         "failures": failures,
+        "opening": _opening(summary.opening),
+        "replying": case.status == CaseStatus.CLAIMED and case.claimed_by == login.coordinator.id,
         "region_name": regions[case.region].name if case.region in regions else case.region,
         "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
         "who": lambda message: WHO.get(str(message.direction), str(message.direction)),
         "event_label": lambda event: _event_label(session, event),
     }
+
+
+OPENING_CHARS = 80
+
+
+def _opening(text: str | None) -> str:
+    """The person's first message, cut for the top of the case page (the transcript has all of it)."""
+    opening = " ".join((text or "").split())
+    return opening if len(opening) <= OPENING_CHARS else opening[:OPENING_CHARS] + "…"
 
 
 def _summary_defaults(case: Case) -> dict[str, Any]:
@@ -362,7 +404,7 @@ def resolve(
     case_id: int,
     session: SessionDep,
     login: FormLoginDep,
-    outcome: Annotated[str, Form(max_length=200)],
+    outcome: Annotated[str, Form(max_length=200)] = "",  # no default outcome: missing is refused (no_outcome)
     closing: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     me, now = login.coordinator, utcnow()

@@ -10,6 +10,9 @@ When a test fails, the log of every running server is added to its report.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import subprocess
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,10 +139,32 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
+def japanese_fonts() -> list[str]:
+    """The fonts fontconfig offers for Japanese (``fc-list :lang=ja``); none when fontconfig is missing."""
+    if shutil.which("fc-list") is None:
+        return []
+    listed = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True, check=False)
+    return [line for line in listed.stdout.splitlines() if line.strip()]
+
+
+def missing_browser_tools(chromium: Path, fonts: list[str]) -> str | None:
+    """What the browser tests cannot run without, in one line (None when nothing is missing).
+
+    Without a Japanese font every Japanese word is drawn as tofu, and layout tests would pass on
+    boxes of the wrong width: that is a failure, not a skip.
+    """
+    if not chromium.exists():
+        return f"browser tests need Chromium at {chromium}: apt-get install chromium"
+    if not fonts:
+        return "browser tests need a Japanese font (fc-list :lang=ja lists none): apt-get install fonts-noto-cjk"
+    return None
+
+
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    missing = missing_browser_tools(CHROMIUM, japanese_fonts())
+    if missing:
+        pytest.fail(missing, pytrace=False)
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
     yield browser
     browser.close()
@@ -210,6 +235,18 @@ def coordinator_page(new_context: NewContext) -> CoordinatorPage:
         return page
 
     return make
+
+
+#: Where ``shoot`` saves its screenshots (``make screenshots`` sets it to docs/screenshots); unset: none are kept.
+SCREENSHOTS = os.environ.get("MADOGUCHI_SCREENSHOTS", "")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save what the screen shows now as ``NAME.png`` for the README, when ``MADOGUCHI_SCREENSHOTS`` is set."""
+    if SCREENSHOTS:
+        folder = Path(SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), animations="disabled", caret="hide")
 
 
 def log_in(page: Page, account: Account) -> None:

@@ -212,6 +212,7 @@ def test_after_a_claim_the_bot_is_quiet_and_a_resolve_sends_the_closing_message(
     page.locator("summary").filter(has_text="終わりにする").click()
     expect(closing).to_contain_text(ONCALL.name)  # the kind default, ready to edit
     closing.fill("鈴木です。今夜は ここまでに しますね。また いつでも 書いてください。")
+    page.locator("select[name=outcome]").select_option("訪問・電話で対応した")  # no default: an explicit choice
     with page.expect_navigation():
         page.locator("form[action$='/resolve'] button").click()
     expect(chat.locator("#log .bubble.coordinator").last).to_contain_text("今夜は ここまでに しますね")

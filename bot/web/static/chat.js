@@ -4,19 +4,66 @@ const root = document.querySelector("#chat");
 const log = document.querySelector("#log");
 const form = document.querySelector("#composer");
 const box = form.querySelector("textarea");
+const joined = document.querySelector("#joined");
+const forgotten = document.querySelector("#forgotten");
+// The element that scrolls: the page between the header and the composer (not the window, not #chat).
+const scroller = document.querySelector("main");
 const csrf = root.dataset.csrf;
 const household = root.dataset.household || null;
+const title = document.title;
 let cursor = "";
 let busy = false;
+let unread = 0;
 
 function newId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The newest message is always in view: after new bubbles, and when the screen changes size
+// (a phone's keyboard opening makes the page shorter).
+function toNewest() {
+  scroller.scrollTop = scroller.scrollHeight;
+}
+
+// A short, quiet chime when a reply comes while the tab is hidden. Browsers allow sound only
+// after the person touched the page, so the audio is made ready on their first tap or send.
+let audio = null;
+function readyAudio() {
+  const Audio = window.AudioContext || window.webkitAudioContext;
+  if (!audio && Audio) audio = new Audio();
+  if (audio && audio.state === "suspended") audio.resume().catch(() => { /* no sound on this device */ });
+}
+function chime() {
+  if (!audio) return;
+  const tone = audio.createOscillator();
+  const volume = audio.createGain();
+  const now = audio.currentTime;
+  tone.frequency.value = 880;
+  volume.gain.setValueAtTime(0.15, now);
+  volume.gain.exponentialRampToValueAtTime(0.001, now + 0.35);
+  tone.connect(volume).connect(audio.destination);
+  tone.start(now);
+  tone.stop(now + 0.35);
+}
+
+// While the tab is hidden, the title counts the replies that came; it is restored when the tab is seen.
+function arrivedUnseen() {
+  if (!document.hidden) return;
+  unread += 1;
+  document.title = `（${unread}）${root.dataset.newReply}・${title}`;
+  chime();
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  unread = 0;
+  document.title = title;
+});
+
 function show(messages) {
   // Nothing new (most polls): keep the quick-reply buttons that are showing.
   if (!messages.length) return;
+  let fromThem = false;
   for (const m of messages) {
     if (document.querySelector(`[data-id="${m.id}"]`)) continue;
     const bubble = document.createElement("div");
@@ -30,6 +77,7 @@ function show(messages) {
       bubble.prepend(meta);
     }
     log.append(bubble);
+    fromThem ||= m.who !== "me";
   }
   const last = [...log.querySelectorAll(".bubble")].pop();
   document.querySelectorAll(".choices").forEach((node) => node.remove());
@@ -46,7 +94,18 @@ function show(messages) {
     }
     log.append(row);
   }
-  log.parentElement.scrollTop = log.parentElement.scrollHeight;
+  toNewest();
+  if (fromThem) arrivedUnseen();
+}
+
+// 「データを消して」 → 消す: nothing of the chat is kept any more, on the screen either; the
+// confirmation stays in view until the page is left.
+function showForgotten(messages) {
+  log.replaceChildren();
+  forgotten.textContent = messages.map((m) => m.text).join("\n");
+  forgotten.hidden = false;
+  joined.hidden = true;
+  toNewest();
 }
 
 async function call(url, options = {}) {
@@ -54,10 +113,18 @@ async function call(url, options = {}) {
   if (!response.ok) throw new Error(String(response.status));
   const body = await response.json();
   cursor = body.cursor;
+  if (body.forgotten) {
+    showForgotten(body.messages);
+    return;
+  }
+  const wasJoined = !joined.hidden;
+  joined.hidden = !body.joined;
   show(body.messages);
+  if (wasJoined !== body.joined) toNewest();  // the sign took or gave back a line of the screen
 }
 
 async function post(text, choice = null) {
+  readyAudio();
   if (busy || (!text.trim() && !choice)) return;
   busy = true;
   const body = JSON.stringify({ text, choice, client_id: newId(), cursor, household });
@@ -80,6 +147,8 @@ async function poll() {
 
 form.addEventListener("submit", (event) => { event.preventDefault(); post(box.value); });
 enterSends(box, () => post(box.value));
+document.addEventListener("pointerdown", readyAudio, { once: true });
+window.addEventListener("resize", toNewest);
 poll();
 setInterval(poll, 2000);
 

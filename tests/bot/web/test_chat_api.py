@@ -99,9 +99,28 @@ def test_a_coordinators_reply_appears_after_the_cursor(app: FastAPI, client: Tes
     dispatcher = Dispatcher(services.engine, {"web": WebSender()}, services.desk)
     while asyncio.run(dispatcher.run_once()):  # one message at a time per person, in order
         pass
-    later = client.get("/chat/api/messages", params={"cursor": cursor}, headers=headers).json()["messages"]
-    assert [(m["who"], m["text"]) for m in later][-1] == ("coordinator", "いま 電話します")
-    assert later[0]["who"] == "system" and "受けとりました" in later[0]["text"]
+    later = client.get("/chat/api/messages", params={"cursor": cursor}, headers=headers).json()
+    assert [(m["who"], m["text"]) for m in later["messages"]][-1] == ("coordinator", "いま 電話します")
+    assert later["messages"][0]["who"] == "system" and "受けとりました" in later["messages"][0]["text"]
+    assert later["joined"] is True and first["joined"] is False  # the page shows the sign from now on
+
+
+def test_the_page_opens_with_the_welcome_and_the_numbers_to_call(client: TestClient) -> None:
+    page = client.get("/chat/").text
+    assert 'id="welcome"' in page and "「データを消して」" in page and "119" in page and "0153-73-3178" in page
+
+
+def test_deleting_the_data_answers_with_the_confirmation_and_forgotten(app: FastAPI, client: TestClient) -> None:
+    headers = _open_chat(client)
+    _send(client, headers, URGENT_TEXT)
+    asked = _send(client, headers, "データを消して")
+    assert asked["forgotten"] is False
+    done = _send(client, headers, "消す", choice="yes")
+    assert done["forgotten"] is True and done["cursor"] == ""
+    assert [m["who"] for m in done["messages"]] == ["bot"] and "記録を 消しました" in done["messages"][0]["text"]
+    services: Services = app.state.services
+    with Session(services.engine) as session:
+        assert session.exec(select(Message)).all() == []
 
 
 def test_two_browsers_are_two_people(client: TestClient, app: FastAPI) -> None:

@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from bot.channels.web import WebSender
+from bot.desk import paging
 from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.web.app import Services
+from storage.db import session_scope
 from storage.models import Case, CaseEvent, Outbox
 from tests.bot.web.conftest import CSRF, log_in
 from tests.builders import PASSWORD, URGENT_TEXT, arrival, coordinator
@@ -28,6 +30,14 @@ def _urgent_case(app: FastAPI) -> int:
     """An urgent case that arrives now: the queue shows pages of the last 24 hours, whatever today's date."""
     svc = _services(app)
     handled = deliver(svc.engine, svc.desk, arrival(URGENT_TEXT, at=dt.datetime.now(dt.UTC)))
+    assert handled.case_id is not None
+    return handled.case_id
+
+
+def _urgent_case_of(app: FastAPI, address: str) -> int:
+    """Another person's urgent case, arriving now."""
+    svc = _services(app)
+    handled = deliver(svc.engine, svc.desk, arrival(URGENT_TEXT, at=dt.datetime.now(dt.UTC), address=address))
     assert handled.case_id is not None
     return handled.case_id
 
@@ -67,6 +77,62 @@ def test_the_queue_shows_the_urgent_case_and_the_page(app: FastAPI, client: Test
     page = client.get("/coordinator/live/queue").text
     assert f'data-case="{case_id}"' in page and "緊急" in page
     assert re.search(rf'class="page-alert".*?/coordinator/cases/{case_id}', page, re.S)
+
+
+def test_one_page_alert_for_the_newest_unclaimed_page_and_none_once_claimed(app: FastAPI, client: TestClient) -> None:
+    coordinator(_services(app).engine, "tonight", on_call=True)
+    first, second = _urgent_case(app), _urgent_case_of(app, "other-person")
+    csrf = log_in(client, "tonight")
+    svc = _services(app)
+    while asyncio.run(Dispatcher(svc.engine, {"web": WebSender()}, svc.desk).run_once()):
+        pass
+    page = client.get("/coordinator/live/queue").text
+    assert page.count('class="page-alert"') == 1
+    assert re.search(rf'class="page-alert".*?/coordinator/cases/{second}.*?ほかに 未対応の 呼び出しが 1件', page, re.S)
+    assert "「" + URGENT_TEXT[:10] in page  # the card's preview of what the person wrote
+    for case_id in (second, first):
+        client.post(f"/coordinator/cases/{case_id}/claim", data={"csrf": csrf})
+    assert 'class="page-alert"' not in client.get("/coordinator/live/queue").text
+
+
+def test_news_for_my_claimed_case_shows_until_i_open_it(app: FastAPI, client: TestClient) -> None:
+    svc = _services(app)
+    coordinator(svc.engine, "tonight", on_call=True)
+    case_id = _urgent_case(app)
+    csrf = log_in(client, "tonight")
+    client.post(f"/coordinator/cases/{case_id}/claim", data={"csrf": csrf})
+    with session_scope(svc.engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        paging.page_claimer(session=session, case=case, at=dt.datetime.now(dt.UTC))
+    while asyncio.run(Dispatcher(svc.engine, {"web": WebSender()}, svc.desk).run_once()):
+        pass
+    assert "あなたの ケースに 新しい 知らせ" in client.get("/coordinator/live/queue").text
+    client.get(f"/coordinator/cases/{case_id}")
+    assert 'class="page-alert"' not in client.get("/coordinator/live/queue").text
+
+
+def test_a_resolve_without_an_outcome_is_refused_with_a_clear_message(app: FastAPI, client: TestClient) -> None:
+    coordinator(_services(app).engine, "tonight", on_call=True)
+    case_id = _urgent_case(app)
+    csrf = log_in(client, "tonight")
+    page = client.get(f"/coordinator/cases/{case_id}").text
+    assert '<select name="outcome" required><option value="" selected>' in page  # nothing chosen for them
+    response = client.post(f"/coordinator/cases/{case_id}/resolve", data={"csrf": csrf, "closing": ""})
+    assert response.headers["location"] == f"/coordinator/cases/{case_id}?e=no_outcome"
+    assert "結果を 選んでください。" in client.get(response.headers["location"]).text
+    with Session(_services(app).engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status != "resolved"
+
+
+def test_the_case_page_gives_the_reasons_in_japanese(app: FastAPI, client: TestClient) -> None:
+    coordinator(_services(app).engine, "tonight", on_call=True)
+    case_id = _urgent_case(app)
+    log_in(client, "tonight")
+    page = client.get(f"/coordinator/cases/{case_id}").text
+    assert "介護者の 急病・入院（ことば:" in page
+    assert not re.search(r"\brule [a-z_]+|\bmodel [a-z_]+ \d", page)
 
 
 def test_a_form_without_the_session_csrf_token_is_refused(app: FastAPI, client: TestClient) -> None:
