@@ -63,7 +63,7 @@ def test_with_nobody_on_call_everyone_in_the_region_is_paged_and_the_person_is_t
     with Session(engine) as session:
         assert {int(page.address) for page in _pages(session)} == ids
         case = session.exec(select(Case)).one()
-        assert case.page_level == 2 and case.next_page_at is None  # nobody further to climb to
+        assert case.page_level == 2 and case.next_page_at == NIGHT + desk.page_deadline  # everyone, again then
 
 
 def test_replies_on_a_push_channel_go_through_the_outbox_with_dedupe_keys(engine: Engine, desk: Desk) -> None:
