@@ -18,6 +18,7 @@ from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.purger import Purger
 from bot.runtime.repager import Repager
+from bot.web.coordinator import _event_label
 from storage.db import session_scope
 from storage.models import Case, CaseEvent, Coordinator, Direction, Message, Outbox, OutboxStatus
 from tests.builders import NIGHT, URGENT_TEXT, arrival, coordinator
@@ -139,6 +140,8 @@ def test_the_ladder_never_ends_while_nobody_claims_and_the_person_hears_new_word
         assert "（全員・7回目）" in pages[-1].payload["messages"][0]["text"]  # the phone says how often
         case = session.get_one(Case, handled.case_id)
         assert case.next_page_at == NIGHT + 8 * desk.page_deadline  # and the next round is due
+        paged = session.exec(select(CaseEvent).where(CaseEvent.kind == "paged").order_by(col(CaseEvent.id))).all()
+        assert "（全員・2回目: " in _event_label(session, paged[2])  # the case history counts the rounds too
         notices = _notices(session)
     assert len(notices) == 7  # the person is told at every deadline ...
     assert all(a != b for a, b in itertools.pairwise(notices))  # ... never in the same words twice
