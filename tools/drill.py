@@ -40,6 +40,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -449,7 +450,9 @@ def run_drill(echo: Echo, plan: Plan | None = None) -> Figures:
         url = f"sqlite:///{workdir / 'drill.db'}"
         prepare(url)
         with _service(url, workdir, plan) as (base_url, fake_url):
-            night = asyncio.run(_run_night(base_url, fake_url, url, plan, people))
+            # in a thread of its own: the caller may already run an event loop (pytest with Playwright does)
+            with ThreadPoolExecutor(1) as thread:
+                night = thread.submit(lambda: asyncio.run(_run_night(base_url, fake_url, url, plan, people))).result()
             _settle(url)
             night.calls = fake_calls_at(fake_url)
         result = figures(url, people, night)
