@@ -131,7 +131,7 @@ class Case(SQLModel, table=True):
     claimed_by: int | None = Field(default=None, foreign_key="coordinators.id")
     resolved_at: dt.datetime | None = _when()
     outcome: str | None = None
-    page_level: int = 0  # 0 on call, 1 next in the rota, 2 everyone in the region
+    page_level: int = 0  # 0 on call, 1 next in the rota, 2 everyone in the region, 3+ everyone again (rounds)
     next_page_at: dt.datetime | None = _when(index=True)
     check_due_at: dt.datetime | None = _when(index=True)  # a check question unanswered by then pages
     updated_at: dt.datetime = _created()

@@ -488,5 +488,28 @@ def bench(
     run_bench(typer.echo, part, quick=quick, databases=database)
 
 
+@app.command()
+def drill(
+    cases: Annotated[int, typer.Option(min=1, help="urgent messages in the night")] = 30,
+    night: Annotated[float, typer.Option(min=1.0, help="seconds over which they arrive")] = 20.0,
+    deadline: Annotated[float, typer.Option(min=0.5, help="the paging deadline, in seconds")] = 2.0,
+    seed: Annotated[int, typer.Option(help="who writes when, and how long coordinators take")] = 7,
+) -> None:
+    """A simulated night against the real service with fake LINE and Telegram: time to page and to claim, re-pages."""
+    try:
+        from tools.drill import Plan, run_drill
+    except ImportError:  # an installed console script: the drill lives beside the package, in the checkout
+        checkout = Path(__file__).resolve().parents[2]
+        if not (checkout / "tools" / "drill.py").is_file():
+            typer.echo("madoguchi drill runs from a source checkout (tools/ is not shipped)", err=True)
+            raise typer.Exit(2) from None
+        sys.path.insert(0, str(checkout))
+        from tools.drill import Plan, run_drill
+
+    result = run_drill(typer.echo, Plan(cases=cases, night=night, deadline=deadline, seed=seed))
+    if result.paged < result.people or result.claimed < result.people or result.unreached:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

@@ -66,6 +66,12 @@ class Say(StrEnum):
     WAIT_PAGED = "wait_paged"
     WAIT_STILL = "wait_still"
     WAIT_NOBODY = "wait_nobody"
+    # Everyone was paged, and every later round (the ladder never ends while a case is unclaimed).
+    WAIT_EVERYONE = "wait_everyone"
+    WAIT_AGAIN_CALLING = "wait_again_calling"
+    WAIT_AGAIN_NOT_FORGOTTEN = "wait_again_not_forgotten"
+    WAIT_AGAIN_WRITE = "wait_again_write"
+    WAIT_AGAIN_SOMEONE = "wait_again_someone"
     WAIT_QUEUED = "wait_queued"
     CLAIMED = "claimed"
     WELCOME = "welcome"

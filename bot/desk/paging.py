@@ -3,10 +3,13 @@
 Level 0 pages the first coordinator on call (the rota, by weekday and time in
 Asia/Tokyo). Not claimed by the deadline: level 1 pages the next one on call,
 and level 2 everyone who serves the region. With nobody on call at all, level 2
-comes at once. Each step is a page per coordinator in the outbox, a ``paged``
-event on the case and an honest notice to the person: who is being called and
-what to do if life is at risk. ``on_call`` is pure; the rest writes through the
-session it is given and never commits.
+comes at once. The ladder never ends while the case is open and unclaimed: at
+every later deadline everyone is paged again (``page_level`` 3, 4, ... count
+those rounds, so each round's conditional UPDATE and dedupe keys are its own).
+Each step is a page per coordinator in the outbox, a ``paged`` event on the case
+and an honest notice to the person: who is being called and what to do if life
+is at risk, in new words each round (``AGAIN``, in turn). ``on_call`` is pure;
+the rest writes through the session it is given and never commits.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 EVERYONE = 2
 GROUPED_WINDOW = dt.timedelta(hours=1)  # at most one grouped page per region in this window
 DAY = 24 * 60
+#: What the person hears at each round after everyone was paged, in turn: never the same words twice in a row.
+AGAIN = (Say.WAIT_AGAIN_CALLING, Say.WAIT_AGAIN_NOT_FORGOTTEN, Say.WAIT_AGAIN_WRITE, Say.WAIT_AGAIN_SOMEONE)
 
 
 def on_call(slots: Sequence[RotaSlot], at: dt.datetime) -> list[int]:
@@ -66,10 +71,14 @@ REASONS = {
 OPENING_CHARS = 80
 
 
-def page_text(case: Case, level: int, public_url: str | None, reason: str | None = None) -> str:
-    """What a coordinator's phone shows: how urgent, which town, what happened, and where to read more."""
+def page_text(case: Case, level: int, public_url: str | None, reason: str | None = None, round_: int = 0) -> str:
+    """What a coordinator's phone shows: how urgent, which town, what happened, and where to read more.
+
+    ``round_``: how many times everyone was paged before this page (0 for the first time)."""
     head = "【緊急】" if case.urgent else "【相談】"
     why = REASONS.get(reason or "", "") or LEVEL_NAMES.get(level, "")
+    if round_:
+        why += f"・{round_ + 1}回目"
     lines = [f"{head}まどぐち ケース #{case.id}（{why}）", f"町: {case.town or '未確認'}"]
     lines.append("内容: " + "、".join(INTENT_LABELS.get(intent, intent) for intent in case.intents))
     opening = case.summary.get("opening")
@@ -80,12 +89,15 @@ def page_text(case: Case, level: int, public_url: str | None, reason: str | None
     return "\n".join(lines)
 
 
-def _page_payload(case: Case, level: int, public_url: str | None, reason: str | None = None) -> dict[str, object]:
+def _page_payload(
+    case: Case, level: int, public_url: str | None, reason: str | None = None, round_: int = 0
+) -> dict[str, object]:
     """A page as the outbox keeps it: the text and a 受ける button for phones, the facts for the web page."""
     button = {"label": "受ける", "value": f"claim:{case.id}"}
-    message = {"text": page_text(case, level, public_url, reason), "choices": [button] if level >= 0 else []}
+    message = {"text": page_text(case, level, public_url, reason, round_), "choices": [button] if level >= 0 else []}
     facts = {"case_id": case.id, "level": level, "urgent": case.urgent, "town": case.town, "region": case.region}
-    return {"messages": [message], **facts, **({"reason": reason} if reason else {})}
+    extra = ({"reason": reason} if reason else {}) | ({"round": round_} if round_ else {})
+    return {"messages": [message], **facts, **extra}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,23 +137,32 @@ def _send(
 def page(
     *, session: Session, case: Case, level: int, at: dt.datetime, deadline: dt.timedelta, public_url: str | None = None
 ) -> Paged:
-    """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline."""
+    """Page the coordinators for ``level`` (skipping ahead when nobody is there) and set the next deadline.
+
+    A ``level`` past ``EVERYONE`` is a later round of paging everyone; the next deadline is always set,
+    so the re-pager comes back until a claim (or a resolve) takes the case out of the open ones."""
     assert case.id is not None
-    level, targets, anyone_on_call = _targets(session, case, level, at)
-    payload = _page_payload(case, level, public_url)
-    ids = [_send(session, case, person, payload, f"page:{case.id}:{level}:{person.id}", at) for person in targets]
-    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=level, coordinators=ids)
-    case.page_level = level
-    case.next_page_at = at + deadline if level < EVERYONE else None
+    rung, targets, anyone_on_call = _targets(session, case, level, at)
+    step = max(level, rung)  # 0, 1, 2 = EVERYONE, then 3, 4, ...: everyone again
+    round_ = step - EVERYONE if step > EVERYONE else 0
+    payload = _page_payload(case, rung, public_url, round_=round_)
+    ids = [_send(session, case, person, payload, f"page:{case.id}:{step}:{person.id}", at) for person in targets]
+    detail = {"round": round_} if round_ else {}
+    cases.add_event(session=session, case_id=case.id, kind="paged", at=at, level=rung, coordinators=ids, **detail)
+    case.page_level = step
+    case.next_page_at = at + deadline
     case.updated_at = at
     session.add(case)
+    return Paged(rung, tuple(ids), _notice(step, round_, anyone_on_call))
+
+
+def _notice(step: int, round_: int, anyone_on_call: bool) -> Say:
+    """What the person is told at this step of the ladder: new words each time it climbs or comes round again."""
+    if round_:
+        return AGAIN[(round_ - 1) % len(AGAIN)]
     if not anyone_on_call:
-        notice = Say.WAIT_NOBODY  # nobody on the rota now: everyone is paged at once
-    elif level == 0:
-        notice = Say.WAIT_PAGED
-    else:
-        notice = Say.WAIT_STILL
-    return Paged(level, tuple(ids), notice)
+        return Say.WAIT_NOBODY  # nobody on the rota now: everyone is paged at once
+    return {0: Say.WAIT_PAGED, 1: Say.WAIT_STILL}.get(step, Say.WAIT_EVERYONE)
 
 
 def page_news(*, session: Session, case: Case, at: dt.datetime, public_url: str | None = None) -> None:

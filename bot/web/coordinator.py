@@ -312,6 +312,7 @@ def _event_label(session: Session, event: CaseEvent) -> str:
     if event.kind == "paged":
         names = [person.name for cid in detail.get("coordinators", []) if (person := session.get(Coordinator, cid))]
         level = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}.get(detail.get("level", 0), "")
+        level += f"・{detail['round'] + 1}回目" if detail.get("round") else ""  # the ladder's later rounds
         extra = f"（{level}: {'、'.join(names) or 'だれも いません'}）"
     elif event.kind == "note":
         extra = f": {detail.get('text', '')}"

@@ -147,15 +147,20 @@ def _report_context(report: reports.Report) -> dict[str, Any]:
         "outcomes": _rows(report.by_outcome, total),
         "hours": _rows(((f"{hour}時", n) for hour, n in enumerate(report.by_hour)), total),
         "weekdays": _rows(zip(WEEKDAYS, report.by_weekday, strict=True), total),
-        "claims": (("全体", report.claim_all), ("緊急", report.claim_urgent)),
+        "claims": (("全体", report.claim_all), ("緊急", report.claim_urgent), *report.claim_by_slot),
         "minutes": _minutes,
         "percent": _percent,
     }
 
 
+def _region_labels(svc: Services) -> dict[str, str]:
+    """Each region's name in the knowledge base, by code."""
+    return {code: region.name for code, region in svc.desk.ctx.kb.regions.items()}
+
+
 def _region_names(svc: Services, regions: Sequence[str]) -> str:
-    known = svc.desk.ctx.kb.regions
-    return "・".join(known[region].name if region in known else region for region in regions)
+    labels = _region_labels(svc)
+    return "・".join(labels.get(region, region) for region in regions)
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -191,12 +196,14 @@ def _csv(rows: Iterable[Sequence[str]]) -> str:
 
 
 @router.get("/reports.csv")
-def reports_csv(session: SessionDep, login: LoginDep, first: FromQuery = None, last: ToQuery = None) -> Response:
+def reports_csv(
+    svc: ServicesDep, session: SessionDep, login: LoginDep, first: FromQuery = None, last: ToQuery = None
+) -> Response:
     try:
         period = parse_period(first, last, _today())
     except BadPeriod as error:
         return PlainTextResponse(str(error), status_code=422)
-    rows = reports.csv_rows(_cases(session, login.coordinator.regions, period))
+    rows = reports.csv_rows(_cases(session, login.coordinator.regions, period), _region_labels(svc))
     name = f"madoguchi-report-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return Response(
         _csv(rows),

@@ -15,7 +15,7 @@ from bot.desk.inbox import deliver
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Case, CaseEvent, Conversation, Direction, Household, Message, Outbox, Person, row_id
 from tests.builders import NIGHT, URGENT_TEXT, arrival, coordinator
-from tests.conftest import POSTGRES_URL, postgres_schema
+from tests.conftest import postgres_schema, postgres_url
 
 
 def _pages(session: Session) -> list[Outbox]:
@@ -63,7 +63,7 @@ def test_with_nobody_on_call_everyone_in_the_region_is_paged_and_the_person_is_t
     with Session(engine) as session:
         assert {int(page.address) for page in _pages(session)} == ids
         case = session.exec(select(Case)).one()
-        assert case.page_level == 2 and case.next_page_at is None  # nobody further to climb to
+        assert case.page_level == 2 and case.next_page_at == NIGHT + desk.page_deadline  # everyone, again then
 
 
 def test_replies_on_a_push_channel_go_through_the_outbox_with_dedupe_keys(engine: Engine, desk: Desk) -> None:
@@ -178,7 +178,7 @@ def test_a_message_survives_a_connection_the_database_dropped(ctx: Context) -> N
         upgrade(engine)
         desk = Desk(ctx)
         deliver(engine, desk, arrival("こんにちは", key="1"))  # the pool now holds an open connection
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                 ("madoguchi-drop-test",),

@@ -1,7 +1,8 @@
 """The report numbers (``bot.desk.reports``) on hand-built cases: every expected figure is worked out in the comments.
 
 No database: the functions are pure. Times are written in UTC, as stored, with the Asia/Tokyo time beside them
-(Tokyo is UTC+9 all year): 2026-11-22 is a Sunday, 2026-11-23 (勤労感謝の日) a Monday.
+(Tokyo is UTC+9 all year): 2026-11-22 is a Sunday, 2026-11-23 (勤労感謝の日) a Monday and a public holiday.
+Holidays come from jpholiday 1.0.3.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from bot.desk import reports
 from bot.desk.casework import OUTCOMES
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
 from storage.models import Case, CaseStatus
 
 VISITED, SHORT_STAY = OUTCOMES[1], OUTCOMES[0]
@@ -121,15 +123,52 @@ def test_percentile_outside_1_to_100_is_refused(p: int) -> None:
         (utc(25, 7, 59), False, False),  # Wed 16:59
         (utc(25, 8, 0), True, False),  # Wed 17:00: closed
         (utc(22, 14, 59), True, True),  # Sun 23:59 (Sunday 14:59 in UTC, too)
-        (utc(22, 15, 0), True, False),  # Mon 00:00 (still Sunday in UTC): a weekday night
+        (utc(22, 15, 0), True, True),  # Mon 23 Nov 00:00 (still Sunday in UTC): 勤労感謝の日
         (utc(27, 15, 0), True, True),  # Sat 00:00 (Friday 15:00 in UTC: office hours there)
         (utc(28, 3, 0), True, True),  # Sat 12:00
-        (utc(23, 1, 0), False, False),  # Mon 23 Nov 10:00, 勤労感謝の日: holidays are not known, a weekday
+        (utc(23, 1, 0), True, True),  # Mon 23 Nov 10:00, 勤労感謝の日: a day off, after hours all day
+        (utc(22, 15, 0) - dt.timedelta(seconds=1), True, True),  # Sun 23:59:59
+        (utc(23, 15, 0), True, False),  # Tue 24 Nov 00:00: a working day again, its night
+        (utc(24, 0, 0), False, False),  # Tue 24 Nov 09:00: the office is open the day after the holiday
+        (dt.datetime(2026, 5, 6, 1, tzinfo=dt.UTC), True, True),  # Wed 6 May 10:00, 振替休日 (for Sun 3 May)
+        (dt.datetime(2026, 9, 22, 1, tzinfo=dt.UTC), True, True),  # Tue 22 Sep 10:00, 国民の休日 between two holidays
+        (dt.datetime(2026, 9, 24, 1, tzinfo=dt.UTC), False, False),  # Thu 24 Sep 10:00: an ordinary Thursday
     ],
 )
-def test_after_hours_and_weekend_are_in_tokyo_time(at: dt.datetime, after_hours: bool, weekend: bool) -> None:
+def test_after_hours_and_days_off_are_in_tokyo_time(at: dt.datetime, after_hours: bool, weekend: bool) -> None:
     assert reports.is_after_hours(at) is after_hours
     assert reports.is_weekend(at) is weekend
+
+
+@pytest.mark.parametrize(
+    ("at", "name"),
+    [
+        (utc(23, 1), "勤労感謝の日"),
+        (utc(22, 15, 0), "勤労感謝の日"),  # Mon 00:00 in Tokyo, still Sunday the 22nd in UTC
+        (utc(22, 14, 59), None),  # Sun 23:59 in Tokyo: the day before
+        (dt.datetime(2026, 5, 6, 1, tzinfo=dt.UTC), "憲法記念日 振替休日"),  # jpholiday names the holiday it moves
+        (dt.datetime(2027, 1, 1, 1, tzinfo=dt.UTC), "元日"),
+    ],
+)
+def test_holiday_names_are_of_the_tokyo_date(at: dt.datetime, name: str | None) -> None:
+    assert reports.holiday_name(at) == name
+
+
+@pytest.mark.parametrize(
+    ("at", "slot"),
+    [
+        (utc(24, 23, 59), reports.NIGHT),  # Wed 08:59
+        (utc(25, 0, 0), reports.WORKDAY),  # Wed 09:00
+        (utc(25, 7, 59), reports.WORKDAY),  # Wed 16:59
+        (utc(25, 8, 0), reports.NIGHT),  # Wed 17:00
+        (utc(28, 3, 0), reports.DAY_OFF),  # Sat 12:00
+        (utc(28, 14, 0), reports.NIGHT),  # Sat 23:00: a night is a night, whatever the day
+        (utc(23, 1, 0), reports.DAY_OFF),  # Mon 23 Nov 10:00, a holiday
+        (utc(30, 1, 0), reports.WORKDAY),  # Mon 30 Nov 10:00, an ordinary Monday
+    ],
+)
+def test_each_time_falls_in_one_slot(at: dt.datetime, slot: str) -> None:
+    assert reports.slot(at) == slot
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -172,11 +211,36 @@ def test_time_to_claim_leaves_out_cases_never_claimed(week: reports.Report) -> N
     assert week.claim_urgent == reports.ClaimTimes(cases=2, median=2.0, p90=10.0)
 
 
-def test_after_hours_and_weekend_shares(week: reports.Report) -> None:
-    # after hours: Sun 23:59, Mon 00:00, Tue 17:30, Sat 12:00 (not Wed 09:00); weekend: Sun, Sat
-    assert (week.after_hours, week.weekend) == (4, 2)
+def test_after_hours_and_day_off_shares_count_the_holiday(week: reports.Report) -> None:
+    # after hours: Sun 23:59, Mon 00:00, Tue 17:30, Sat 12:00 (not Wed 09:00)
+    # days off: Sun, Mon 23 Nov (勤労感謝の日), Sat
+    assert (week.after_hours, week.weekend) == (4, 3)
     assert week.after_hours_share == pytest.approx(0.8)
-    assert week.weekend_share == pytest.approx(0.4)
+    assert week.weekend_share == pytest.approx(0.6)
+
+
+def test_time_to_claim_is_split_by_night_day_off_and_working_day(week: reports.Report) -> None:
+    # waits began (escalation, a minute after opening): Mon 00:00 (4 min), Mon 00:01 (2), Tue 17:31 (10): night;
+    # Wed 09:01 (30): a working day; Sat 12:01: a day off, never claimed
+    assert week.claim_by_slot == (
+        (reports.NIGHT, reports.ClaimTimes(cases=3, median=4.0, p90=10.0)),
+        (reports.DAY_OFF, reports.ClaimTimes(cases=0, median=None, p90=None)),
+        (reports.WORKDAY, reports.ClaimTimes(cases=1, median=30.0, p90=30.0)),
+    )
+    holiday = reports.make_report(
+        [
+            case(11, utc(23, 1, 0), claim_after=7),  # Mon 23 Nov 10:01, 勤労感謝の日: a day off
+            case(12, utc(30, 1, 0), claim_after=3),  # Mon 30 Nov 10:01: a working day
+            case(13, utc(28, 2, 0), claim_after=12),  # Sat 11:01
+            case(14, utc(30, 9, 0), claim_after=40),  # Mon 18:01: the night
+        ]
+    )
+    assert dict(holiday.claim_by_slot) == {
+        reports.NIGHT: reports.ClaimTimes(cases=1, median=40.0, p90=40.0),
+        reports.DAY_OFF: reports.ClaimTimes(cases=2, median=7.0, p90=12.0),
+        reports.WORKDAY: reports.ClaimTimes(cases=1, median=3.0, p90=3.0),
+    }
+    assert sum(times.cases for _, times in holiday.claim_by_slot) == holiday.claim_all.cases
 
 
 def test_no_cases_gives_zeros_and_no_times() -> None:
@@ -206,31 +270,56 @@ def test_minutes_to_claim(escalated: dt.datetime | None, claimed: dt.datetime | 
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def test_csv_row_of_a_claimed_urgent_case_in_tokyo_time() -> None:
-    (row,) = reports.csv_rows([MONDAY_MIDNIGHT])
+def test_csv_header_is_japanese() -> None:
+    assert reports.CSV_COLUMNS[:6] == ("ケース番号", "地域", "窓口", "町", "相談の内容", "緊急")
+    assert all(not column.isascii() for column in reports.CSV_COLUMNS)
+
+
+def test_csv_row_of_a_claimed_urgent_case_in_japanese_and_tokyo_time() -> None:
+    (row,) = reports.csv_rows([MONDAY_MIDNIGHT], {"nemuro": "根室圏域"})
     assert dict(zip(reports.CSV_COLUMNS, row, strict=True)) == {
-        "id": "2",
-        "region": "nemuro",
-        "channel": "line",
-        "town": "中標津町",
-        "intents": "caregiver_emergency;housing_search",
-        "urgent": "1",
-        "opened_at": "2026-11-23T00:00:00+09:00",
-        "escalated_at": "2026-11-23T00:01:00+09:00",
-        "claimed_at": "2026-11-23T00:03:00+09:00",
-        "minutes_to_claim": "2.0",
-        "resolved_at": "2026-11-23T02:03:00+09:00",
-        "outcome": SHORT_STAY,
-        "after_hours": "1",
+        "ケース番号": "2",
+        "地域": "根室圏域",
+        "窓口": "LINE",
+        "町": "中標津町",
+        "相談の内容": "介護者の 急病、住まい",  # the labels the pages show
+        "緊急": "はい",
+        "始まった日時": "2026/11/23 00:00",
+        "受付に回った日時": "2026/11/23 00:01",
+        "受けた日時": "2026/11/23 00:03",
+        "受けるまで（分）": "2.0",
+        "終わった日時": "2026/11/23 02:03",
+        "結果": SHORT_STAY,
+        "時間外": "はい",
+        "土日・祝日": "はい",
+        "祝日名": "勤労感謝の日",
+        "受付の時間帯": reports.NIGHT,
     }
 
 
-def test_csv_row_of_a_case_never_claimed_has_blanks() -> None:
+def test_csv_row_of_a_case_never_claimed_says_so() -> None:
     (row,) = reports.csv_rows([SATURDAY_NOON])
     values = dict(zip(reports.CSV_COLUMNS, row, strict=True))
-    assert (values["town"], values["intents"], values["urgent"]) == ("", "", "0")
-    assert (values["claimed_at"], values["minutes_to_claim"], values["resolved_at"], values["outcome"]) == ("",) * 4
-    assert values["opened_at"] == "2026-11-28T12:00:00+09:00"
+    assert (values["地域"], values["窓口"], values["町"], values["相談の内容"], values["緊急"]) == (
+        "nemuro",  # no name given for the region: its code
+        "Telegram",
+        reports.UNKNOWN_TOWN,
+        "",
+        "いいえ",
+    )
+    assert (values["受けた日時"], values["受けるまで（分）"], values["終わった日時"]) == ("",) * 3
+    assert values["結果"] == reports.UNFINISHED
+    assert (values["始まった日時"], values["土日・祝日"], values["祝日名"]) == ("2026/11/28 12:00", "はい", "")
+    assert values["受付の時間帯"] == reports.DAY_OFF
+
+
+def test_csv_names_every_intent_and_channel_in_japanese() -> None:
+    intents = tuple(INTENT_LABELS)
+    rows = [case(20 + n, utc(25, 1), channel=channel, intents=intents) for n, channel in enumerate(CHANNEL_LABELS)]
+    for row in reports.csv_rows(rows):
+        values = dict(zip(reports.CSV_COLUMNS, row, strict=True))
+        assert values["窓口"] in CHANNEL_LABELS.values()
+        assert values["相談の内容"].split("、") == list(INTENT_LABELS.values())
 
 
 def test_csv_rows_hold_no_text_reporter_or_people() -> None:
@@ -248,4 +337,4 @@ def test_csv_rows_hold_no_text_reporter_or_people() -> None:
 )
 def test_csv_text_that_a_spreadsheet_would_run_is_defused(town: str, cell: str) -> None:
     (row,) = reports.csv_rows([case(6, utc(25, 1), town=town)])
-    assert row[reports.CSV_COLUMNS.index("town")] == cell
+    assert row[reports.CSV_COLUMNS.index("町")] == cell

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -17,6 +18,7 @@ from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.purger import Purger
 from bot.runtime.repager import Repager
+from bot.web.coordinator import _event_label
 from storage.db import session_scope
 from storage.models import Case, CaseEvent, Coordinator, Direction, Message, Outbox, OutboxStatus
 from tests.builders import NIGHT, URGENT_TEXT, arrival, coordinator
@@ -88,6 +90,11 @@ def test_a_permanent_failure_stops_shows_on_the_case_and_pages_when_urgent(engin
     assert platform.tries == len(replies)
 
 
+def _notices(session: Session) -> list[str]:
+    query = select(Message).where(Message.direction == Direction.SYSTEM).order_by(col(Message.id))
+    return [message.text or "" for message in session.exec(query).all()]
+
+
 def test_the_ladder_pages_the_next_one_then_everyone_and_tells_the_person_each_time(engine: Engine, desk: Desk) -> None:
     first = coordinator(engine, "first", on_call=True, rank=0)
     second = coordinator(engine, "second", on_call=True, rank=1)
@@ -100,8 +107,8 @@ def test_the_ladder_pages_the_next_one_then_everyone_and_tells_the_person_each_t
     assert asyncio.run(repager.run_once()) == 1
     now[0] = NIGHT + dt.timedelta(minutes=10)
     assert asyncio.run(repager.run_once()) == 1
-    now[0] = NIGHT + dt.timedelta(minutes=60)
-    assert asyncio.run(repager.run_once()) == 0  # everyone was paged: the case stays at the top of the queue
+    now[0] = NIGHT + dt.timedelta(minutes=14)
+    assert asyncio.run(repager.run_once()) == 0  # everyone was paged: the next round waits for its deadline
     with Session(engine) as session:
         pages = session.exec(select(Outbox).where(Outbox.kind == "page").order_by(col(Outbox.id))).all()
         assert [(row.payload["level"], row.address) for row in pages] == [
@@ -111,10 +118,46 @@ def test_the_ladder_pages_the_next_one_then_everyone_and_tells_the_person_each_t
             (2, str(second.id)),
             (2, str(third.id)),
         ]
-        notices = session.exec(
-            select(Message).where(Message.direction == Direction.SYSTEM).order_by(col(Message.id))
-        ).all()
-        assert len(notices) == 2 and all("まだ 相談員に つながっていません" in (m.text or "") for m in notices)
+        notices = _notices(session)
+        assert len(notices) == 2  # (the first, "being called", came with the bot's replies) the next one, everyone
+        assert "ほかの 相談員にも" in notices[0] and "相談員 みんなに" in notices[1]
+
+
+def test_the_ladder_never_ends_while_nobody_claims_and_the_person_hears_new_words_each_time(
+    engine: Engine, desk: Desk
+) -> None:
+    on_call = coordinator(engine, "tonight", on_call=True)
+    sleeping = coordinator(engine, "asleep")
+    handled = deliver(engine, desk, arrival(URGENT_TEXT))
+    now = [NIGHT]
+    repager = Repager(engine, desk, clock=lambda: now[0])
+    for n in range(1, 8):  # the first deadline pages everyone; six more rounds after it
+        now[0] = NIGHT + n * desk.page_deadline
+        assert asyncio.run(repager.run_once()) == 1, f"no page at deadline {n}"
+        assert asyncio.run(repager.run_once()) == 0  # one round per deadline, not one per pass
+    with Session(engine) as session:
+        pages = session.exec(select(Outbox).where(Outbox.kind == "page").order_by(col(Outbox.id))).all()
+        everyone = {str(on_call.id), str(sleeping.id)}
+        rounds = [{row.address for row in pages if row.created_at == NIGHT + n * desk.page_deadline} for n in range(8)]
+        assert rounds == [{str(on_call.id)}] + [everyone] * 7
+        assert [row.payload.get("round", 0) for row in pages[1::2]] == [0, 1, 2, 3, 4, 5, 6]
+        assert "（全員・7回目）" in pages[-1].payload["messages"][0]["text"]  # the phone says how often
+        case = session.get_one(Case, handled.case_id)
+        assert case.next_page_at == NIGHT + 8 * desk.page_deadline  # and the next round is due
+        paged = session.exec(select(CaseEvent).where(CaseEvent.kind == "paged").order_by(col(CaseEvent.id))).all()
+        assert "（全員・2回目: " in _event_label(session, paged[2])  # the case history counts the rounds too
+        notices = _notices(session)
+    assert len(notices) == 7  # the person is told at every deadline ...
+    assert all(a != b for a, b in itertools.pairwise(notices))  # ... never in the same words twice
+    assert len(set(notices[1:5])) == 4  # four rounds, four different messages
+    assert all("119" in notice for notice in notices)  # and each gives the number to call
+    # a claim ends it
+    with session_scope(engine) as session:
+        me = session.get_one(Coordinator, on_call.id)
+        assert handled.case_id is not None
+        assert casework.claim(session, desk, me, handled.case_id, NIGHT + 8 * desk.page_deadline)
+    now[0] = NIGHT + 20 * desk.page_deadline
+    assert asyncio.run(repager.run_once()) == 0
 
 
 def test_a_claim_stops_the_ladder(engine: Engine, desk: Desk) -> None:

@@ -224,13 +224,37 @@ def test_csv_has_bom_header_and_one_row_per_case(client: TestClient, october: di
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert answer.headers["content-disposition"] == "attachment; filename=madoguchi-report-2026-10-01-2026-10-31.csv"
     rows = read_csv(answer.content)
-    assert rows[0] == list(CSV_COLUMNS)
+    assert rows[0] == list(CSV_COLUMNS) and rows[0][:3] == ["ケース番号", "地域", "窓口"]  # Japanese headers
     body = rows[1:]
     expected = [october[name] for name in ("monday", "wednesday", "saturday", "last")]  # by opening time
     assert [int(row[0]) for row in body] == expected
     last = dict(zip(CSV_COLUMNS, body[-1], strict=True))
-    assert last["opened_at"] == "2026-10-31T23:30:00+09:00" and last["minutes_to_claim"] == "2.0"
-    assert (last["after_hours"], last["urgent"], last["intents"]) == ("1", "1", "crisis")
+    assert last["始まった日時"] == "2026/10/31 23:30" and last["受けるまで（分）"] == "2.0"
+    assert (last["時間外"], last["緊急"], last["相談の内容"]) == ("はい", "はい", "いのちの 危険")
+    assert (last["地域"], last["窓口"], last["結果"]) == ("根室圏域", "LINE", "未完了")  # names, not codes
+    first = dict(zip(CSV_COLUMNS, body[0], strict=True))
+    assert (first["窓口"], first["相談の内容"]) == ("ウェブチャット", "介護者の 急病")
+    assert first["受付の時間帯"] == "平日の 日中"
+    text = answer.content.decode("utf-8-sig")
+    assert not any(code in text for code in ("nemuro", "caregiver_emergency", "crisis", ",web,", ",line,"))
+
+
+def test_a_public_holiday_counts_as_a_day_off(client: TestClient, october: dict[str, int], engine: Engine) -> None:
+    # Mon 12 Oct 10:00, スポーツの日: a day off, so after hours and on the weekend side; claimed after 8 minutes
+    holiday = add_case(engine, jst(10, 12, 10), channel="web", town="根室市", claim_after=8)
+    log_in(client, "aiko")
+    html = client.get(f"/coordinator/reports?{OCTOBER}").text
+    assert stat(html, "total") == 5
+    assert stat(html, "after-hours") == 4  # saturday, wednesday 19:00, last, and the holiday
+    assert stat(html, "weekend") == 3  # saturday, last, the holiday
+    # time to claim by when the wait began: monday 10:01 (6 min) on a working day; wednesday 19:01 (20) and
+    # last 23:31 (2) at night; the holiday 10:01 (8) on a day off
+    assert claim_row(html, "平日の 日中") == ["1件", "6分", "6分"]
+    assert claim_row(html, "夜間（17時〜9時）") == ["2件", "2分", "20分"]
+    assert claim_row(html, "土日・祝日の 日中") == ["1件", "8分", "8分"]
+    rows = read_csv(client.get(f"/coordinator/reports.csv?{OCTOBER}").content)
+    (row,) = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:] if int(row[0]) == holiday]
+    assert (row["土日・祝日"], row["祝日名"], row["時間外"]) == ("はい", "スポーツの日", "はい")
 
 
 def test_csv_holds_no_message_text_or_reporter(client: TestClient, october: dict[str, int]) -> None:
