@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
-from storage.models import Case, CaseEvent, CaseStatus, Message, Outbox, OutboxStatus
+from storage.models import Case, CaseEvent, CaseStatus, Conversation, Message, Outbox, OutboxStatus, Person
 
 URGENT_HOUSEHOLD, URGENT, NORMAL = 0, 1, 2
 
@@ -139,6 +139,24 @@ def current_for(*, session: Session, person_id: int) -> Case | None:
         .with_for_update()
     )
     return session.exec(query).first()
+
+
+def open_new(*, session: Session, person: Person, conversation: Conversation, at: dt.datetime) -> Case:
+    """A new case for the person on this conversation, with its ``opened`` event."""
+    case = Case(
+        person_id=person.id,
+        conversation_id=conversation.id,
+        household_id=person.household_id,
+        region=person.region,
+        channel=conversation.channel,
+        opened_at=at,
+        updated_at=at,
+    )
+    session.add(case)
+    session.flush()
+    assert case.id is not None
+    add_event(session=session, case_id=case.id, kind="opened", at=at, channel=conversation.channel)
+    return case
 
 
 def earlier_of_person(*, session: Session, case: Case) -> Sequence[Case]:

@@ -471,21 +471,27 @@ def bench(
     ] = None,
 ) -> None:
     """Speed and memory: classify vs tokenising alone, cold start, peak memory; web chat and webhooks under load."""
-    try:
-        from tools.bench.run import run_bench
-    except ImportError:  # an installed console script: the benchmarks live beside the package, in the checkout
-        checkout = Path(__file__).resolve().parents[2]
-        if not (checkout / "tools" / "bench").is_dir():
-            typer.echo("madoguchi bench runs from a source checkout (tools/bench/ is not shipped)", err=True)
-            raise typer.Exit(2) from None
-        sys.path.insert(0, str(checkout))
-        from tools.bench.run import run_bench
+    _tools_on_path("bench")
+    from tools.bench.run import run_bench
 
     if part not in ("classify", "web", "webhooks", "limits", "all"):
         raise typer.BadParameter("classify, web, webhooks, limits or all", param_hint="--part")
     if unknown := set(database or ()) - {"sqlite", "postgresql"}:
         raise typer.BadParameter(f"unknown {', '.join(sorted(unknown))}: sqlite or postgresql", param_hint="--database")
     run_bench(typer.echo, part, quick=quick, databases=database)
+
+
+def _tools_on_path(command: str) -> None:
+    """The benchmarks and the drill live beside the package, in the checkout (``tools/`` is not shipped):
+    an installed console script finds them there, or says it cannot."""
+    try:
+        import tools  # noqa: F401
+    except ImportError:
+        checkout = Path(__file__).resolve().parents[2]
+        if not (checkout / "tools").is_dir():
+            typer.echo(f"madoguchi {command} runs from a source checkout (tools/ is not shipped)", err=True)
+            raise typer.Exit(2) from None
+        sys.path.insert(0, str(checkout))
 
 
 @app.command()
@@ -496,15 +502,8 @@ def drill(
     seed: Annotated[int, typer.Option(help="who writes when, and how long coordinators take")] = 7,
 ) -> None:
     """A simulated night against the real service with fake LINE and Telegram: time to page and to claim, re-pages."""
-    try:
-        from tools.drill import Plan, run_drill
-    except ImportError:  # an installed console script: the drill lives beside the package, in the checkout
-        checkout = Path(__file__).resolve().parents[2]
-        if not (checkout / "tools" / "drill.py").is_file():
-            typer.echo("madoguchi drill runs from a source checkout (tools/ is not shipped)", err=True)
-            raise typer.Exit(2) from None
-        sys.path.insert(0, str(checkout))
-        from tools.drill import Plan, run_drill
+    _tools_on_path("drill")
+    from tools.drill import Plan, run_drill
 
     result = run_drill(typer.echo, Plan(cases=cases, night=night, deadline=deadline, seed=seed))
     if result.paged < result.people or result.claimed < result.people or result.unreached:

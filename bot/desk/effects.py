@@ -113,18 +113,7 @@ def _case_for(turn: Turn, summary: CaseSummary) -> Case:
     session, person, conversation, at = turn.session, turn.person, turn.conversation, turn.at
     case = turn.case
     if case is None:
-        case = Case(
-            person_id=person.id,
-            conversation_id=conversation.id,
-            household_id=person.household_id,
-            region=person.region,
-            channel=conversation.channel,
-            opened_at=at,
-        )
-        session.add(case)
-        session.flush()
-        assert case.id is not None
-        cases.add_event(session=session, case_id=case.id, kind="opened", at=at, channel=conversation.channel)
+        case = cases.open_new(session=session, person=person, conversation=conversation, at=at)
     answers = dict(summary.answers)
     case.summary = summary_json(summary)
     case.intents = list(summary.intents)

@@ -81,16 +81,4 @@ def _case_of(session: Session, row: Outbox, at: dt.datetime) -> Case | None:
     case = cases.current_for(session=session, person_id=row_id(person))
     if case is not None:
         return case
-    case = Case(
-        person_id=person.id,
-        conversation_id=conversation.id,
-        household_id=person.household_id,
-        region=person.region,
-        channel=conversation.channel,
-        opened_at=at,
-        updated_at=at,
-    )
-    session.add(case)
-    session.flush()
-    cases.add_event(session=session, case_id=row_id(case), kind="opened", at=at, channel=conversation.channel)
-    return case
+    return cases.open_new(session=session, person=person, conversation=conversation, at=at)
