@@ -364,7 +364,8 @@ def _nudge(turn: _Turn, text: str) -> Outcome:
 
 
 def _heard(turn: _Turn, text: str) -> Outcome:
-    """What the person wrote after 「いま こまっている」: their trouble, heard, and an offer to pass it on."""
+    """A story the bot cannot place after the first message (or the trouble written after 「いま こまっている」):
+    heard, and an offer to pass it on, never the greeting again."""
     turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), (), (), text), phase=Phase.OFFER_INTAKE)
     ack = turn.words(Say.ACK_THANKS)
     turn.add(f"{ack}\n{turn.words(Say.OFFER_INTAKE)}", turn.ctx.texts.choices("offer"))

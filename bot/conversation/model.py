@@ -138,7 +138,9 @@ class PersonState:
     escalated: bool = False
     turns: int = 0
     checking: Check | None = None  # the check question waiting for its answer
-    human: str | None = None  # a coordinator has the case (how they are named to the person): the bot stays quiet
+    # A coordinator has the case (their name as the person sees it; "" when they chose to be named by role
+    # only): the bot stays quiet. None: no one has joined.
+    human: str | None = None
     professional: bool = False  # a supporter writes: the professional register
     reasked: bool = False  # the pending question was asked again after a story (a third time, it is skipped)
     nudges: int = 0  # short replies given to messages the bot could not place (each differs from the last)
