@@ -44,6 +44,7 @@ class AnswerWords(BaseModel):
     not_alone: list[str]
     with_family: list[str]
     with_supporter: list[str]
+    supporter_places: list[str]
     present: list[str]
     together: list[str]
     writer_present: list[str]  # regular expressions
@@ -178,6 +179,9 @@ class AnswerReader:
             if not _any(folded, w.together):
                 return None
             found = self.others(text)
+            people = [word for word in w.with_supporter if word not in w.supporter_places]
+            if found == "支援者がいる" and not _any(folded, people):
+                return None
             return found if found != "ひとり" else None
         if any(fold(x) in folded for x in w.with_supporter) and _any(folded, w.present + w.with_supporter):
             return "支援者がいる"

@@ -31,6 +31,9 @@ QUESTIONS = {
 }
 CHOICE_SETS = {Slot.ROLE: "role", Slot.OTHERS: "others", Slot.MEDICAL: "medical", Slot.CONTACT: "contact"}
 PHONE_CONTACT = "電話"
+#: Characters: an answer this short is read loosely (「母がいる」); a longer message only for a plain statement,
+#: so a story (「前に娘が入院したときも 私が付き添いで…」) is not taken for who is with them now.
+SHORT_ANSWER = 15
 _DIGITS = re.compile(r"\d")
 
 
@@ -100,7 +103,7 @@ def read_free(slot: Slot, text: str, reader: AnswerReader, towns: tuple[Town, ..
     if reader.is_unknown(text):
         return UNKNOWN
     found = {Slot.TOWN: lambda: reader.town(text, towns), Slot.ROLE: lambda: reader.role(text),
-             Slot.OTHERS: lambda: reader.others(text)}.get(slot)  # fmt: skip
+             Slot.OTHERS: lambda: reader.others(text, answering=len(folded) <= SHORT_ANSWER)}.get(slot)  # fmt: skip
     if found is not None:
         answer = found()
         if answer is not None:
