@@ -177,6 +177,8 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
 
     if reading is not None and _is_news(turn, reading):
         _learn(turn, inbound.text)
+        if reading.urgency == Urgency.CHECK and situation.check_for(reading) == Check.CRISIS:
+            return _check(turn, reading, inbound.text)  # 「前は死にたいと思ってた」 mid-intake: asked, directly
         return _urgent(turn, reading, inbound.text)  # urgent news first, whatever was pending
     if turn.state.phase == Phase.CHECK and turn.state.checking is not None:
         return _check_answered(turn, inbound, reading)

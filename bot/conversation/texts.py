@@ -146,6 +146,7 @@ class WordsSpec(_Strict):
     human: list[str]
     stop: list[str]
     skip: list[str]
+    after_answer: list[str]
     hello: list[str]
     thanks: list[str]
     yes: list[str]
@@ -249,9 +250,13 @@ class Texts:
         return any(word in folded for word in self._words[words])
 
     def is_plain_answer(self, words: str, text: str) -> bool:
-        """One of those words, maybe with thanks after it (「いまは大丈夫です、ありがとうございます」)."""
+        """One of those words, maybe with thanks or a softener after it (「いまは大丈夫です、ありがとうございます」,
+        「ないです、いまは」)."""
         first, *rest = [clause for clause in _CLAUSES.split(text) if clause] or [""]
-        return self.is_short_answer(words, first) and all(self.means("thanks", clause) for clause in rest)
+        return self.is_short_answer(words, first) and all(
+            self.means("thanks", clause) or fold(clause).strip("。、.!?！？") in self._words["after_answer"]
+            for clause in rest
+        )
 
     def is_short_answer(self, words: str, text: str) -> bool:
         """Is ``text`` just one of those words, give or take punctuation (a yes, a no, a skip)?"""
