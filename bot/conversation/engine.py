@@ -602,7 +602,9 @@ def _late_button(turn: _Turn, inbound: Inbound) -> Outcome | None:
     slot = SLOTS.get(slot_name)
     if slot is None or not value or turn.state.phase not in {Phase.INTAKE, Phase.CONSENT} or slot == turn.state.asking:
         return None
-    answer = "ほかの町" if inbound.choice == "town:other" else value
+    answer = intake.read_choice(Choice(inbound.text, value=inbound.choice or ""))
+    if answer is None:
+        return None
     turn.state = replace(turn.state, intake=turn.state.intake.with_answer(slot, answer))
     _update(turn)
     _continue_intake(turn, _ack(turn, slot, answer))
