@@ -150,11 +150,15 @@ class RuleVerdict:
     rules: frozenset[str] = frozenset()
     terms: frozenset[str] = frozenset()
     cues: frozenset[str] = frozenset()
+    #: No ``now`` rule, and a cue the context lowered to a check (前リスカしてた) or only words of how heavy
+    #: things feel (つかれた もう限界かも): the model alone asks about it rather than paging.
+    tempered: bool = False
 
 
-def rule_verdict(analysis: Analysis, lowered_to_check: Mapping[str, frozenset[str]]) -> RuleVerdict:
+def rule_verdict(analysis: Analysis, lexicon: CompiledLexicon) -> RuleVerdict:
     """The rules' decision. A ``now`` cue set aside only by modifiers that ``lowered_to_check``
     names for its intent (past, hypothetical...) still asks: never silent on a risk cue."""
+    lowered_to_check: Mapping[str, frozenset[str]] = lexicon.lowered_to_check
     forced: set[Intent] = set()
     set_aside: set[Intent] = set()
     urgent_because: list[str] = []
@@ -188,7 +192,23 @@ def rule_verdict(analysis: Analysis, lowered_to_check: Mapping[str, frozenset[st
         frozenset(hit.rule.id for hit in analysis.hits if hit.active),
         frozenset(analysis.matches),
         frozenset(cues),
+        tempered=not forced and (_only_past_cues(analysis) or _only_heavy_words(analysis, lexicon)),
     )
+
+
+def _only_past_cues(analysis: Analysis) -> bool:
+    """Every ``now`` cue in the message was set aside as past (「前リスカしてた」): not hypothetical
+    (「ここから落ちたら楽になれるかな」 is a wish now), not negated or reported."""
+    urgent = [hit for hit in analysis.hits if hit.rule.raises and hit.rule.urgent]
+    return bool(urgent) and all("past" in hit.modifiers - hit.rule.ignores for hit in urgent)
+
+
+def _only_heavy_words(analysis: Analysis, lexicon: CompiledLexicon) -> bool:
+    """Words of how heavy things feel (限界, もう疲れた), no word of danger beside them (ベランダ, 倒れた), and
+    no ``now`` rule hit at all, set aside or not."""
+    found = set(analysis.matches)
+    heavy = bool(found & lexicon.asked_not_paged) and not found & lexicon.paged_with
+    return heavy and not any(hit.rule.urgent for hit in analysis.hits)
 
 
 def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dict[str, float]) -> Classification:
@@ -198,7 +218,9 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
     (``NOW_FLOOR``, and ``CONTESTED`` against a cue the rules set aside); when it is less sure, or
     when an always-urgent intent is on by the model alone, the bot asks (``check``). The model can
     add urgency; it can lower a rule's ``now`` to ``check`` when it doubts it (``DOUBT``), never to
-    ``none``: what a rule found is always asked about.
+    ``none``: what a rule found is always asked about. When the rules are ``tempered`` (a cue the
+    context lowered, or only words of how heavy things feel), the model alone asks and never pages: the
+    context is not overruled by a score trained on short messages (「前リスカしてた」, 「もう限界かも」).
     """
     evidence = list(rules.evidence)
     urgent_probability = probabilities.get(URGENT, 0.0)
@@ -231,9 +253,10 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
     for intent in intents:
         if intent in ALWAYS_URGENT and intent not in rules.forced:
             reason = f"model {intent} {scores[intent]:.2f}"
-            (urgent_because if scores[intent] >= now_threshold else check_because).append(reason)
+            sure = scores[intent] >= now_threshold and not rules.tempered
+            (urgent_because if sure else check_because).append(reason)
     scores[URGENT] = urgent_probability
-    if urgent_probability >= now_threshold and Intent.OTHER not in intents:
+    if urgent_probability >= now_threshold and Intent.OTHER not in intents and not rules.tempered:
         urgent_because.append(f"model urgent {urgent_probability:.2f}")
     elif urgent_probability >= thresholds.get(CHECK, now_threshold):
         check_because.append(f"model urgent {urgent_probability:.2f}")
@@ -253,5 +276,5 @@ def combine(probabilities: dict[str, float], rules: RuleVerdict, thresholds: dic
 
 def decide(analysis: Analysis, model: LinearModel, lexicon: CompiledLexicon) -> Classification:
     """Combine the rule hits and the model's probabilities into one decision."""
-    verdict = rule_verdict(analysis, lexicon.lowered_to_check)
+    verdict = rule_verdict(analysis, lexicon)
     return combine(model.probabilities(extract(analysis)), verdict, model.thresholds)

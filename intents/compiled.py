@@ -79,6 +79,8 @@ def lexicon_to_json(compiled: CompiledLexicon, key: str) -> dict[str, Any]:
         "phrases": [_phrase_json(p) for p in compiled.phrases],  # re-filed in this order, so lookups match
         "negation": compiled.negation_spec.model_dump(),
         "lowered_to_check": {intent: sorted(mods) for intent, mods in compiled.lowered_to_check.items()},
+        "asked_not_paged": sorted(compiled.asked_not_paged),
+        "paged_with": sorted(compiled.paged_with),
         "dialect": compiled.dialect,
         "emoji": compiled.emoji,
     }
@@ -103,6 +105,8 @@ def lexicon_from_json(raw: dict[str, Any]) -> CompiledLexicon:
         rules=rules,
         negation=NegationSpec.model_validate(raw["negation"]),
         lowered_to_check={intent: frozenset(mods) for intent, mods in raw["lowered_to_check"].items()},
+        asked_not_paged=frozenset(raw["asked_not_paged"]),
+        paged_with=frozenset(raw["paged_with"]),
         dialect=dict(raw["dialect"]),
         emoji=dict(raw["emoji"]),
     )

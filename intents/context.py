@@ -161,14 +161,29 @@ def _in_clause(matches: Sequence[TermMatch], sentences: Sentences, clause: int) 
     return any(sentences.clause_of(match.first) == clause for match in matches)
 
 
-def _is_past(picked: Sequence[TermMatch], sentences: Sentences, found: Mapping[str, Sequence[TermMatch]]) -> bool:
-    """A long-past time word in the cue's clause, or in its sentence with no present-time word there."""
+def _is_past(
+    picked: Sequence[TermMatch], tokens: Sequence[Token], sentences: Sentences, found: Mapping[str, Sequence[TermMatch]]
+) -> bool:
+    """A long-past time word in the cue's clause, or in its sentence with no present-time word there; or
+    a message that opens with 前 and ends in the past tense (「前リスカしてた」, 「まえ しにたい おもった」)."""
     past, present = found.get("distant_past", ()), found.get("present", ())
+    if _opens_in_the_past(tokens, found.get("past_opening", ()), picked) and not present:
+        return True
     clause = sentences.clause_of(picked[0].first)
     if _in_clause(past, sentences, clause) and not _in_clause(present, sentences, clause):
         return True
     sentence = sentences.of(picked[0].first)
     return _in_sentence(past, sentences, sentence) and not _in_sentence(present, sentences, sentence)
+
+
+def _opens_in_the_past(tokens: Sequence[Token], opening: Sequence[TermMatch], picked: Sequence[TermMatch]) -> bool:
+    """The message's first word is 前 (before) and its last predicate, after the cue, is in the past tense.
+
+    Chat runs short sentences together with spaces (「まえ しにたい おもった」), so the whole message is read."""
+    if not any(match.first == 0 for match in opening) or picked[0].first == 0:
+        return False
+    predicates = [token for token in tokens[picked[-1].last :] if token.pos in {"動詞", "形容詞", "助動詞"}]
+    return bool(predicates) and predicates[-1].lemma == "た" and not predicates[-1].cform.startswith("仮定形")
 
 
 _COORDINATORS = {"や", "とか", "・", "等", "など", "及び", "または", "と"}
@@ -268,7 +283,7 @@ def modifiers_for(
         modifiers.append("negated")
     # Time and mode are judged where the event is: the rule's first term (its other terms may sit elsewhere).
     sentence = sentences.of(picked[0].first)
-    if _is_past(picked, sentences, found):
+    if _is_past(picked, tokens, sentences, found):
         modifiers.append("past")
     start = picked[0].first  # after the event, not after the carer's name that may come first
     if any(

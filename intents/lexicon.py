@@ -33,7 +33,17 @@ from intents.yamlfile import load_yaml_file
 LEXICON_DIR = Path(__file__).parent / "lexicon"
 
 #: Term names the context rules look for (see ``context.py``).
-CONTEXT_TERMS = ("distant_past", "present", "resolved", "reported", "hypothetical", "future", "mention", "not_now")
+CONTEXT_TERMS = (
+    "distant_past",
+    "past_opening",
+    "present",
+    "resolved",
+    "reported",
+    "hypothetical",
+    "future",
+    "mention",
+    "not_now",
+)
 Modifier = Literal[
     "negated", "past", "resolved", "reported", "hypothetical", "future", "mention", "not_now", "other_sense"
 ]
@@ -101,12 +111,21 @@ class NegationSpec(_Strict):
     obligation_after: list[str] = Field(description="lemmas after ないと that make it 'must' (いけない, だめ)")
 
 
+class AskedNotPaged(_Strict):
+    """Words of how heavy things feel (限界, もう無理): with no `now` rule and no word of danger beside them,
+    the model alone asks rather than pages (``intents.classifier``)."""
+
+    terms: list[str] = Field(default_factory=list, description="the heavy words' terms")
+    unless_with: list[str] = Field(default_factory=list, description="terms of danger that keep the model's page")
+
+
 class ContextFile(_Strict):
     negation: NegationSpec
     lowered_to_check: dict[Intent, list[Modifier]] = Field(
         default_factory=dict,
         description="per intent, the modifiers that lower a `now` cue to `check` instead of clearing it",
     )
+    asked_not_paged: AskedNotPaged = Field(default_factory=lambda: AskedNotPaged())
     dialect: dict[str, str] = Field(default_factory=dict, description="surface -> standard lemma")
     emoji: dict[str, str] = Field(default_factory=dict, description="emoji -> word")
 
@@ -190,6 +209,8 @@ class CompiledLexicon:
     phrases: list[Phrase] = field(default_factory=list)  # every phrase, in compile order
     negation: NegationSpec | None = None
     lowered_to_check: dict[str, frozenset[str]] = field(default_factory=dict)
+    asked_not_paged: frozenset[str] = frozenset()
+    paged_with: frozenset[str] = frozenset()  # terms of danger that keep the model's page beside heavy words
     tokenizer: Tokenizer | None = None  # the one used to compile the phrases; messages use it too
     dialect: dict[str, str] = field(default_factory=dict)
     emoji: dict[str, str] = field(default_factory=dict)
@@ -312,6 +333,10 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
         for name in (*rule.all, *rule.unless, *rule.unless_in_sentence, *rule.unless_in_message):
             if name not in terms:
                 raise LexiconError(f"rules.yaml: rule {rule.id!r} names unknown term {name!r}")
+    asked = context.asked_not_paged
+    unknown = sorted(name for name in (*asked.terms, *asked.unless_with) if name not in terms)
+    if unknown:
+        raise LexiconError(f"context.yaml: asked_not_paged names unknown terms {unknown}")
 
     tokenizer = tokenizer or Tokenizer(context.dialect)
     compiled = CompiledLexicon(
@@ -334,6 +359,8 @@ def compile_lexicon(directory: Path = LEXICON_DIR, tokenizer: Tokenizer | None =
         ],
         negation=context.negation,
         lowered_to_check={str(intent): frozenset(mods) for intent, mods in context.lowered_to_check.items()},
+        asked_not_paged=frozenset(context.asked_not_paged.terms),
+        paged_with=frozenset(context.asked_not_paged.unless_with),
         tokenizer=tokenizer,
         dialect=dict(context.dialect),
         emoji=dict(context.emoji),

@@ -66,7 +66,7 @@ def prepare(examples: Sequence[Example], lexicon_dir: Path = LEXICON_DIR) -> Pre
     for example in examples:
         analysis = analyse_text(example.text, lexicon, tokenizer)
         features.append(extract(analysis))
-        verdicts.append(rule_verdict(analysis, lexicon.lowered_to_check))
+        verdicts.append(rule_verdict(analysis, lexicon))
     targets: dict[str, list[int]] = {
         label: [int(label in example.intents) for example in examples] for label in INTENTS
     }

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 import jaconv
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from rapidfuzz.distance import Levenshtein
 
 from bot.conversation.texts import fold
@@ -49,10 +49,30 @@ class AnswerWords(BaseModel):
     together: list[str]
     writer_present: list[str]  # regular expressions
     alone_now: list[str]  # regular expressions
+    town_unknown: list[str]  # regular expressions
+    lives_in: list[str]  # regular expressions with a group named ``place``
     supporter_titles: list[str]
     supporter_says: list[str]
     medical: dict[str, list[str]]
     contact: dict[str, list[str]]
+
+    @field_validator("writer_present", "alone_now", "town_unknown", "lives_in")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+    @field_validator("lives_in")
+    @classmethod
+    def _names_the_place(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if "place" not in re.compile(pattern).groupindex:
+                raise ValueError(f"{pattern!r} has no group named place")
+        return patterns
 
     @classmethod
     def load(cls, path: Path = ANSWERS_FILE) -> AnswerWords:
@@ -124,6 +144,22 @@ class AnswerReader:
                 ):
                     return town.name
         return None
+
+    def home_town(self, text: str, towns: tuple[Town, ...]) -> str | None:
+        """「釧路市に住んでいます。そちらは根室の窓口ですよね」: where the writer says they live, which
+        outweighs any other place the message names. A town of the region, or the other place as written."""
+        folded = fold(text)
+        for pattern in self.words.lives_in:
+            found = re.search(pattern, folded)
+            if found:
+                place = found.group("place")
+                return self.town(place, towns) or place
+        return None
+
+    def says_town_unknown(self, text: str) -> bool:
+        """「町の名前は、、ごめんなさい、わからないです」: the town is not known, said in a longer message."""
+        folded = fold(text)
+        return any(re.search(pattern, folded) for pattern in self.words.town_unknown)
 
     def looks_like_a_name(self, text: str) -> bool:
         """A short answer that names something (釧路市です, 札幌, おばです), not a sentence that tells a story."""

@@ -175,6 +175,10 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     if reading is not None and "professional" in reading.terms:
         turn.state = replace(turn.state, professional=True)
 
+    if reading is not None and _lets_it_go(turn, reading, inbound.text):
+        turn.state = replace(turn.state, phase=Phase.IDLE)
+        turn.say(Say.LET_GO)  # 「あーやっぱもういいわ、めんどくさいっしょ」 about a trial stay: not a crisis
+        return turn.done()
     if reading is not None and _is_news(turn, reading):
         _learn(turn, inbound.text)
         if reading.urgency == Urgency.CHECK and situation.check_for(reading) == Check.CRISIS:
@@ -395,6 +399,23 @@ def _offer_topic(
     turn.say(Say.OFFER_INTAKE, turn.ctx.texts.choices("offer"))
 
 
+#: Where 「もういい」 lets go of a topic the bot offered (a FAQ answer, an offer of questions or of a person).
+LETTING_GO_PHASES = frozenset({Phase.IDLE, Phase.OFFER_INTAKE, Phase.OFFER_HUMAN})
+
+
+def _lets_it_go(turn: _Turn, reading: Classification, text: str) -> bool:
+    """「やっぱ もういいわ」 after a calm exchange, which only the model reads as a risk (no cue, no rule).
+
+    The model learnt 「もういい」 from messages of despair; said about a trial stay or a question the bot
+    just answered, it lets the topic go. The first message, a person at risk, or any cue still counts.
+    """
+    state = turn.state
+    calm_so_far = state.turns > 1 and not state.facts.urgent and not state.escalated
+    model_only = reading.raised and not reading.rules and not reading.cues
+    said_stop = turn.ctx.texts.means("stop", text)
+    return calm_so_far and state.phase in LETTING_GO_PHASES and model_only and said_stop
+
+
 def _is_news(turn: _Turn, reading: Classification) -> bool:
     """Urgent, and new: the first urgent message, or danger the case did not know of yet.
 
@@ -554,7 +575,11 @@ def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None
     chosen = intake.picked(inbound, options)
     if chosen is None and reading is not None and Intent.FAQ in reading.intents and slot != Slot.WHAT:
         hit = turn.ctx.faq(turn.state.region).best(inbound.text)
-        if hit is not None:  # a question asked in the middle: answer it, then ask again
+        if hit is not None:  # a question asked in the middle: answer it, then ask again (or what is left)
+            before = turn.state.intake
+            _learn(turn, inbound.text)  # 「釧路市に住んでいます。…相談できないんでしょうか」 says the town too
+            if turn.state.intake != before:
+                _update(turn)
             turn.add(hit.answer.text)
             _continue_intake(turn)
             return turn.done()
@@ -673,7 +698,10 @@ def _learn(turn: _Turn, text: str) -> None:
     reader, state = turn.ctx.answers, turn.state
     found: list[tuple[Slot, str]] = []
     if not state.intake.done(Slot.TOWN):
-        town = reader.town(text, turn.ctx.town_forms(state.region))
+        forms = turn.ctx.town_forms(state.region)
+        town = reader.home_town(text, forms) or reader.town(text, forms)
+        if town is None and reader.says_town_unknown(text):
+            town = UNKNOWN
         if town is not None:
             found.append((Slot.TOWN, town))
     if not state.intake.done(Slot.ROLE):

@@ -400,3 +400,53 @@ def test_short_messages_get_a_different_answer_each_time_and_no_menu_loop(ctx: C
     texts = [d.say(text).text for text in ("😢", "😢", "…", "…")]
     assert all(a != b for a, b in itertools.pairwise(texts))
     assert ctx.texts.say(Say.GREETING, "nemuro") not in texts
+
+
+@pytest.mark.parametrize(
+    ("story", "town"),
+    [
+        ("釧路市に住んでいます。そちらは根室の窓口ですよね、釧路だと相談できないんでしょうか", "釧路市"),
+        ("中標津町に住んでます。根室市の病院に通っています", "中標津町"),
+        ("娘たちは北海道の東のほうに住んでおりまして、町の名前は、、ごめんなさい、わからないです", "わからない"),
+    ],
+)
+def test_where_the_writer_lives_outweighs_other_places_named(ctx: Context, story: str, town: str) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました")
+    d.say(story)
+    assert d.state.intake.get(Slot.TOWN) == town
+
+
+@pytest.mark.parametrize(
+    ("story", "others"),
+    [
+        ("ご家族の息子さんが、お母様の入院によりご自宅でおひとりになっています", "ひとり"),
+        ("部屋に弟とにげてかぎかけた", "家族がいる"),
+        ("息子から私に「行くところがない」とLINEがきています", None),  # a LINE arriving is nobody being there
+    ],
+)
+def test_who_is_with_them_is_read_from_a_story(ctx: Context, story: str, others: str | None) -> None:
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました")
+    d.say("羅臼町です")
+    d.say(story)
+    assert d.state.intake.get(Slot.OTHERS) == others
+
+
+def test_a_carer_alone_with_the_person_is_who_is_with_them(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("かあさんが先週から入院してて、おれひとりで息子みてるんだけど、なんもかんもゆるくなくてさ")
+    assert d.state.intake.get(Slot.ROLE) == "家族" and d.state.intake.get(Slot.OTHERS) == "家族がいる"
+
+
+def test_letting_a_calm_topic_go_is_not_a_crisis(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("グループホームの体験ってしてみたいんだけど、なんぼかかるの？")
+    out = d.say("あーやっぱもういいわ、めんどくさいっしょ")
+    assert not d.effects_of(Escalate) and out.text == ctx.texts.say(Say.LET_GO, "nemuro")
+
+
+def test_the_first_message_saying_mou_ii_is_still_read_for_risk(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("もういい、つかれた")
+    assert d.state.phase in {Phase.CHECK, Phase.INTAKE, Phase.CONSENT} and d.effects_of(Escalate)

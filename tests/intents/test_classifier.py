@@ -101,6 +101,33 @@ def test_the_model_alone_asks_rather_than_pages_unless_it_is_very_sure(classifie
     assert result.check_because == ("model urgent 0.80",)
 
 
+def _sure_of_everything(classifier: Classifier) -> Classifier:
+    """The classifier with a model that says "urgent, crisis, 1.00" to any text."""
+    labels = classifier.model.labels
+    sure = LinearModel(labels, tuple(20.0 for _ in labels), {}, classifier.model.thresholds)
+    return Classifier(classifier.lexicon, sure, classifier.tokenizer)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "前リスカしてた",  # a cue the context lowered (a message that opens with 前 and ends in the past)
+        "まえ しにたい おもった",
+        "つかれた もう限界かも",  # only words of how heavy things feel, no rule
+        "かれしの介護もう疲れた 限界かも",
+    ],
+)
+def test_a_sure_model_does_not_overrule_the_context_it_asks(classifier: Classifier, text: str) -> None:
+    result = _sure_of_everything(classifier).classify(text)
+    assert result.urgency == Urgency.CHECK, result.to_json()
+    assert any(reason.startswith("model urgent") for reason in result.check_because)
+
+
+@pytest.mark.parametrize("text", ["しにたい", "前からリスカしてる", "もう限界、消えたい", "駅の前でリスカした"])
+def test_a_sure_model_still_pages_when_no_context_tempers_the_cue(classifier: Classifier, text: str) -> None:
+    assert _sure_of_everything(classifier).classify(text).urgency == Urgency.NOW
+
+
 def test_an_urgent_decision_says_why(classifier: Classifier) -> None:
     result = classifier.classify("しにたい")
     assert result.urgent
