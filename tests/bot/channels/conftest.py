@@ -23,6 +23,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.web.app import Services, create_app
 from tests.fakes.line_api import FakeLine
+from tests.fakes.push_service import FakePushService
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -84,3 +85,17 @@ def platforms(database_url: str, ctx: Context) -> Iterator[Platforms]:
         app = create_app(settings, ctx=ctx, workers=False)
         with TestClient(app, base_url="https://testserver") as client:
             yield Platforms(line, telegram, client, app.state.services)
+
+
+@dataclass
+class PushService:
+    fake: FakePushService
+    base_url: str
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A fake Web Push service on 127.0.0.1 (``tests/fakes/push_service.py``)."""
+    fake = FakePushService()
+    with serve_in_thread(fake.app) as url:
+        yield PushService(fake, url)
