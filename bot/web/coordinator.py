@@ -324,8 +324,8 @@ def _event_label(session: Session, event: CaseEvent) -> str:
     elif event.kind == "escalated" and detail.get("urgent"):
         extra = "（緊急）"
     elif event.kind == "page_passed":
-        names = notify.words().channels
-        channels = (names.get(detail.get(key, ""), "") for key in ("failed_on", "passed_to"))
+        known = notify.words().channels
+        channels = (known.get(detail.get(key, ""), "") for key in ("failed_on", "passed_to"))
         extra = "（" + " → ".join(channels) + "）"
     elif event.kind == "delivery_failed":
         extra = f": {detail.get('error', '')}"
