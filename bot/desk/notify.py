@@ -10,12 +10,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from intents.yamlfile import load_yaml_file
 
 NOTIFY_FILE = Path(__file__).with_name("notify.yaml")
 CHANNELS = ("line", "telegram", "webpush", "web")
+#: The blanks each text must keep (filled by ``bot.desk.linking`` and ``bot.web.notify``).
+SLOTS = {"code_shown": ("code", "minutes"), "linked": ("channel",), "line_limit": ("since",)}
 
 
 class NotifyWords(BaseModel):
@@ -52,26 +54,14 @@ class NotifyWords(BaseModel):
             raise ValueError(f"channels: no name for {', '.join(missing)}")
         return names
 
-    @field_validator("code_shown")
-    @classmethod
-    def _code_slots(cls, text: str) -> str:
-        if "{code}" not in text or "{minutes}" not in text:
-            raise ValueError("code_shown needs {code} and {minutes}")
-        return text
-
-    @field_validator("linked")
-    @classmethod
-    def _channel_slot(cls, text: str) -> str:
-        if "{channel}" not in text:
-            raise ValueError("linked needs {channel}")
-        return text
-
-    @field_validator("line_limit")
-    @classmethod
-    def _since_slot(cls, text: str) -> str:
-        if "{since}" not in text:
-            raise ValueError("line_limit needs {since}")
-        return text
+    @model_validator(mode="after")
+    def _slots(self) -> NotifyWords:
+        """Each text with blanks has them all: a missing one would show a page without the code or the date."""
+        for name, slots in SLOTS.items():
+            missing = [slot for slot in slots if "{" + slot + "}" not in getattr(self, name)]
+            if missing:
+                raise ValueError(f"{name} needs {', '.join('{' + slot + '}' for slot in missing)}")
+        return self
 
 
 @cache

@@ -14,31 +14,21 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.channels.base import Sender
-from bot.channels.web import WebSender
-from bot.channels.webpush import WebPushSender
 from bot.desk import linking
-from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from storage import links
 from storage.db import session_scope
 from storage.models import Case, Conversation, Coordinator, LinkCode, Outbox, OutboxStatus, PageLink, Person
 from storage.types import utcnow
-from tests.bot.channels.conftest import Platforms, PushService
+from tests.bot.channels.conftest import Platforms, PushService, log_in_as, urgent_case, with_push
 from tests.bot.web.conftest import CSRF
-from tests.bot.web.conftest import log_in as log_in_by_form
-from tests.builders import URGENT_TEXT, arrival, coordinator
+from tests.builders import coordinator
 from tests.fakes.events import line_body, line_postback, line_text, telegram_message
 
 PHONE_LINE = "U" + "5a" * 16
 PHONE_TELEGRAM = 5550001
 CODE = re.compile(r"(\d{4}) (\d{4})")
 LINKED = "通知の 連絡先に 登録しました"
-
-
-def _log_in(platforms: Platforms, login: str) -> str:
-    platforms.client.follow_redirects = False
-    return log_in_by_form(platforms.client, login)
 
 
 def _code(platforms: Platforms, csrf: str) -> str:
@@ -50,27 +40,14 @@ def _code(platforms: Platforms, csrf: str) -> str:
     return f"{found[1]} {found[2]}"
 
 
-def _senders(platforms: Platforms) -> dict[str, Sender]:
-    services = platforms.services
-    vapid = linking.ensure_vapid(services.engine, services.desk)
-    return {**services.channels, "web": WebSender(), "webpush": WebPushSender(vapid, services.desk.vapid_subject)}
-
-
 def _count(platforms: Platforms, table: Any) -> int:
     with Session(platforms.services.engine) as session:
         return int(session.exec(select(func.count()).select_from(table)).one())
 
 
-def _urgent_case(platforms: Platforms) -> int:
-    """An urgent message now (the LINE limit notice counts this month's failures)."""
-    deliver(platforms.services.engine, platforms.services.desk, arrival(URGENT_TEXT, address="family-1", at=utcnow()))
-    with Session(platforms.services.engine) as session:
-        return int(session.exec(select(func.max(Case.id))).one() or 0)
-
-
 def test_a_code_sent_on_line_links_that_account_and_never_reaches_the_conversation(platforms: Platforms) -> None:
     coordinator(platforms.services.engine, "sato", on_call=True)
-    csrf = _log_in(platforms, "sato")
+    csrf = log_in_as(platforms, "sato")
     code = _code(platforms, csrf)
 
     assert platforms.post_line(line_body(line_text(code, user=PHONE_LINE))).status_code == 200
@@ -92,10 +69,10 @@ def test_a_code_sent_on_line_links_that_account_and_never_reaches_the_conversati
 def test_a_linked_line_account_gets_the_page_and_claims_from_it(platforms: Platforms) -> None:
     engine = platforms.services.engine
     sato = coordinator(engine, "sato", on_call=True)
-    csrf = _log_in(platforms, "sato")
+    csrf = log_in_as(platforms, "sato")
     platforms.post_line(line_body(line_text(_code(platforms, csrf), user=PHONE_LINE)))
     platforms.settle()
-    case_id = _urgent_case(platforms)
+    case_id = urgent_case(platforms)
     platforms.settle()
 
     pages = [text for text in platforms.line.texts(PHONE_LINE) if f"ケース #{case_id}" in text]
@@ -108,7 +85,7 @@ def test_a_linked_line_account_gets_the_page_and_claims_from_it(platforms: Platf
 
 def test_unlinking_on_the_settings_page_stops_pages_there(platforms: Platforms) -> None:
     sato = coordinator(platforms.services.engine, "sato", on_call=True)
-    csrf = _log_in(platforms, "sato")
+    csrf = log_in_as(platforms, "sato")
     platforms.post_telegram(telegram_message(_code(platforms, csrf), chat=PHONE_TELEGRAM))
     platforms.settle()
     assert any(LINKED in text for text in platforms.telegram.texts(PHONE_TELEGRAM))
@@ -144,7 +121,7 @@ def test_an_expired_code_is_refused_and_eight_digits_nobody_was_given_are_an_ord
 
 def test_codes_are_kept_only_as_hashes(platforms: Platforms) -> None:
     coordinator(platforms.services.engine, "sato")
-    code = _code(platforms, _log_in(platforms, "sato")).replace(" ", "")
+    code = _code(platforms, log_in_as(platforms, "sato")).replace(" ", "")
     with Session(platforms.services.engine) as session:
         stored = session.exec(select(LinkCode)).one()
     assert code not in stored.code_hash and len(stored.code_hash) == 64
@@ -184,8 +161,8 @@ def test_at_lines_monthly_limit_the_page_goes_out_on_telegram_at_once_and_the_qu
     sato = coordinator(platforms.services.engine, "sato", on_call=True)
     _link_all(platforms, sato, push_service)
     platforms.line.monthly_limit = True
-    case_id = _urgent_case(platforms)
-    dispatcher = Dispatcher(platforms.services.engine, _senders(platforms), platforms.services.desk)
+    case_id = urgent_case(platforms)
+    dispatcher = Dispatcher(platforms.services.engine, with_push(platforms), platforms.services.desk)
     for _ in range(3):
         platforms.client.portal.call(dispatcher.run_once)  # type: ignore[union-attr]
 
@@ -194,7 +171,7 @@ def test_at_lines_monthly_limit_the_page_goes_out_on_telegram_at_once_and_the_qu
     with Session(platforms.services.engine) as session:
         line_row = session.exec(select(Outbox).where(Outbox.channel == "line")).one()
         assert line_row.status == OutboxStatus.PASSED and "monthly_limit" in (line_row.last_error or "")
-    _log_in(platforms, "sato")
+    log_in_as(platforms, "sato")
     queue = platforms.client.get("/coordinator/").text
     assert "data-line-limit" in queue and "上限に 達しました" in queue
 
@@ -207,10 +184,10 @@ def test_a_page_failing_on_telegram_goes_to_the_browser_within_the_fallback_time
     with session_scope(platforms.services.engine) as session:
         links.unlink(session=session, coordinator_id=sato.id or 0, link_id=_link_id(session, "line"))
     platforms.telegram.script.fail(500, times=1000)  # Telegram is down for the night
-    case_id = _urgent_case(platforms)
+    case_id = urgent_case(platforms)
     clock = [utcnow()]
     start = clock[0]
-    dispatcher = Dispatcher(platforms.services.engine, _senders(platforms), platforms.services.desk, lambda: clock[0])
+    dispatcher = Dispatcher(platforms.services.engine, with_push(platforms), platforms.services.desk, lambda: clock[0])
     for _ in range(100):
         platforms.client.portal.call(dispatcher.run_once)  # type: ignore[union-attr]
         if push_service.fake.to(subscription):

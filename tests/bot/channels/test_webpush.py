@@ -13,42 +13,25 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.channels.base import Sender
-from bot.channels.web import WebSender
-from bot.channels.webpush import WebPushSender, new_private_key, public_key_of
+from bot.channels.webpush import new_private_key, public_key_of
 from bot.desk import linking
-from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
-from storage.models import Case, CaseEvent, Outbox, OutboxStatus, PageLink
-from tests.bot.channels.conftest import Platforms, PushService
-from tests.bot.web.conftest import log_in as log_in_by_form
-from tests.builders import URGENT_TEXT, arrival, coordinator
-
-
-def log_in(platforms_client: Any, login: str) -> str:
-    """Log in through the form (redirects not followed, as the form helper expects)."""
-    platforms_client.follow_redirects = False
-    return log_in_by_form(platforms_client, login)
-
+from storage.models import CaseEvent, Outbox, OutboxStatus, PageLink
+from tests.bot.channels.conftest import Platforms, PushService, log_in_as, urgent_case, with_push
+from tests.builders import coordinator
 
 KEY = re.compile(r'data-push-key="([A-Za-z0-9_-]+)"')
 
 
-def _senders(platforms: Platforms) -> dict[str, Sender]:
-    services = platforms.services
-    vapid = linking.ensure_vapid(services.engine, services.desk)
-    return {**services.channels, "web": WebSender(), "webpush": WebPushSender(vapid, services.desk.vapid_subject)}
-
-
 def _dispatch(platforms: Platforms, rounds: int = 3) -> None:
-    dispatcher = Dispatcher(platforms.services.engine, _senders(platforms), platforms.services.desk)
+    dispatcher = Dispatcher(platforms.services.engine, with_push(platforms), platforms.services.desk)
     for _ in range(rounds):
         platforms.client.portal.call(dispatcher.run_once)  # type: ignore[union-attr]
 
 
 def _subscribe(platforms: Platforms, push: PushService, login: str, server_key: str | None = None) -> dict[str, Any]:
     """Log in, read the page's VAPID key, subscribe at the fake service as a browser would, and link it."""
-    csrf = log_in(platforms.client, login)
+    csrf = log_in_as(platforms, login)
     page = platforms.client.get("/coordinator/notify")
     found = KEY.search(page.text)
     assert found is not None, "the settings page hands the browser no VAPID key"
@@ -58,21 +41,13 @@ def _subscribe(platforms: Platforms, push: PushService, login: str, server_key: 
     return subscription
 
 
-def _urgent_case(platforms: Platforms) -> int:
-    deliver(platforms.services.engine, platforms.services.desk, arrival(URGENT_TEXT, address="family-1"))
-    with Session(platforms.services.engine) as session:
-        case = session.exec(select(Case)).one()
-        assert case.id is not None
-        return case.id
-
-
 def test_a_page_reaches_the_subscribed_browser_signed_and_encrypted(
     platforms: Platforms, push_service: PushService
 ) -> None:
     coordinator(platforms.services.engine, "sato", on_call=True)
     subscription = _subscribe(platforms, push_service, "sato")
     assert "Web Push" in platforms.client.get("/coordinator/notify").text
-    case_id = _urgent_case(platforms)
+    case_id = urgent_case(platforms)
     _dispatch(platforms)
 
     shown = push_service.fake.to(subscription)
@@ -91,7 +66,7 @@ def test_a_push_signed_with_another_key_is_refused_and_the_page_goes_to_the_queu
     person = coordinator(platforms.services.engine, "sato", on_call=True)
     other = public_key_of(new_private_key())  # the browser subscribed with a key this server does not hold
     subscription = _subscribe(platforms, push_service, "sato", server_key=other)
-    case_id = _urgent_case(platforms)
+    case_id = urgent_case(platforms)
     _dispatch(platforms)
 
     assert push_service.fake.to(subscription) == []
@@ -119,7 +94,7 @@ def test_a_subscription_the_push_service_says_is_gone_is_unlinked(
         push_service.fake.gone.add(sid)
     else:
         del push_service.fake.subscribers[sid]
-    _urgent_case(platforms)
+    urgent_case(platforms)
     _dispatch(platforms)
 
     with Session(platforms.services.engine) as session:
@@ -130,7 +105,7 @@ def test_a_subscription_the_push_service_says_is_gone_is_unlinked(
 
 def test_linking_a_browser_needs_the_sessions_csrf_token(platforms: Platforms, push_service: PushService) -> None:
     coordinator(platforms.services.engine, "sato")
-    log_in(platforms.client, "sato")
+    log_in_as(platforms, "sato")
     subscription = push_service.fake.subscribe(push_service.base_url)
     response = platforms.client.post("/coordinator/notify/webpush", json=subscription, headers={"X-CSRF-Token": "x"})
     assert response.status_code == 403
@@ -148,5 +123,5 @@ def test_the_vapid_key_is_made_once_and_kept(platforms: Platforms) -> None:
 
 def _settings_page(platforms: Platforms) -> str:
     coordinator(platforms.services.engine, "sato")
-    log_in(platforms.client, "sato")
+    log_in_as(platforms, "sato")
     return platforms.client.get("/coordinator/notify").text
