@@ -80,7 +80,7 @@ def routes(session: Session, person: Coordinator) -> list[Route]:
 
 
 def enqueue_page(
-    session: Session, person: Coordinator, payload: dict[str, object], key: str, case_id: int, at: dt.datetime
+    session: Session, person: Coordinator, payload: dict[str, object], key: str, case_id: int | None, at: dt.datetime
 ) -> Outbox:
     """Queue a page on the coordinator's first route, with the others as its fallbacks."""
     first, *rest = routes(session, person)
@@ -94,6 +94,13 @@ def enqueue_page(
         case_id=case_id,
         at=at,
     )
+
+
+def test_page(session: Session, person: Coordinator, at: dt.datetime) -> Outbox:
+    """A page about no case, by the same route a real one takes: the coordinator sees that their links work."""
+    payload: dict[str, object] = {"messages": [{"text": words().test_page, "choices": []}], "level": -1, "test": True}
+    stamp = int(at.timestamp() * 1000)
+    return enqueue_page(session, person, payload, f"page:test:{row_id(person)}:{stamp}", None, at)
 
 
 def _on_route(payload: dict[str, Any], route: Route, rest: list[Route]) -> dict[str, Any]:

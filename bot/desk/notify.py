@@ -39,6 +39,9 @@ class NotifyWords(BaseModel):
     push_unsupported: str
     push_denied: str
     unlinked: str
+    test_button: str
+    test_sent: str
+    test_page: str
     channels: dict[str, str]
     linked: str
     code_unusable: str

@@ -47,7 +47,8 @@ def _context(svc: Services, session: Session, login: Login, **extra: Any) -> dic
 
 
 def _page(svc: Services, request: Request, context: dict[str, Any]) -> Response:
-    done = {"unlinked": context["said"].unlinked, "push": context["said"].push_done}.get(
+    said = context["said"]
+    done = {"unlinked": said.unlinked, "push": said.push_done, "test": said.test_sent}.get(
         request.query_params.get("m") or ""
     )
     return svc.templates.TemplateResponse(request, "notify.html", {"flash": done or "", "flash_bad": False} | context)
@@ -72,6 +73,13 @@ def notify_unlink(session: SessionDep, login: FormLoginDep, link_id: Annotated[i
     if not links.unlink(session=session, coordinator_id=row_id(login.coordinator), link_id=link_id):
         raise HTTPException(status_code=404, detail="not found")
     return RedirectResponse("/coordinator/notify?m=unlinked", status_code=303)
+
+
+@router.post("/notify/test")
+def notify_test(session: SessionDep, login: FormLoginDep) -> Response:
+    """A test page by the coordinator's own route (LINE → Telegram → Web Push → the queue page)."""
+    linking.test_page(session, login.coordinator, utcnow())
+    return RedirectResponse("/coordinator/notify?m=test", status_code=303)
 
 
 class _Keys(BaseModel):

@@ -18,6 +18,7 @@ from bot.desk import linking
 from bot.runtime.dispatcher import Dispatcher
 from storage.models import CaseEvent, Outbox, OutboxStatus, PageLink
 from tests.bot.channels.conftest import Platforms, PushService, log_in_as, urgent_case, with_push
+from tests.bot.web.conftest import CSRF
 from tests.builders import coordinator
 
 KEY = re.compile(r'data-push-key="([A-Za-z0-9_-]+)"')
@@ -125,3 +126,21 @@ def _settings_page(platforms: Platforms) -> str:
     coordinator(platforms.services.engine, "sato")
     log_in_as(platforms, "sato")
     return platforms.client.get("/coordinator/notify").text
+
+
+def test_a_test_page_from_the_settings_page_reaches_the_browser(
+    platforms: Platforms, push_service: PushService
+) -> None:
+    coordinator(platforms.services.engine, "sato")
+    subscription = _subscribe(platforms, push_service, "sato")
+    page = platforms.client.get("/coordinator/notify").text
+    csrf = CSRF.findall(page)[-1]
+    answer = platforms.client.post("/coordinator/notify/test", data={"csrf": csrf})
+    assert (
+        answer.status_code == 303
+        and "試験の 呼び出しを 送りました" in platforms.client.get(answer.headers["location"]).text
+    )
+    _dispatch(platforms)
+    shown = push_service.fake.to(subscription)
+    assert [one["title"] for one in shown] == ["【試験】まどぐち 通知の 試験です"]
+    assert shown[0]["url"] == "/coordinator/"
