@@ -12,11 +12,12 @@ the registered worker (``ServiceWorker.deliverPushMessage``), as the push servic
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ONCALL, CoordinatorPage, Site
+from tests.e2e.conftest import ONCALL, CoordinatorPage, Site, shoot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 #: The notification the worker shows now, as the page's own script reads it (null while there is none).
@@ -93,4 +94,7 @@ def test_the_settings_page_offers_the_push_button_with_the_servers_key(
     key = page.locator("[data-push-key]").get_attribute("data-push-key") or ""
     assert len(key) == 87  # base64url of a 65-byte uncompressed P-256 point
     assert page.evaluate("'PushManager' in window")
-    assert page.get_by_role("button", name="番号を 出す").is_visible()
+    page.get_by_role("button", name="番号を 出す").click()
+    code = page.locator("[data-code]")
+    assert re.search(r"\d{4} \d{4} を LINE か Telegram で", code.inner_text())
+    shoot(page, "notify")
