@@ -20,16 +20,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush_async
 
 from bot.channels.base import Outgoing
 from bot.channels.errors import GONE, DeliveryError
+
+if TYPE_CHECKING:  # pywebpush brings aiohttp and requests: loaded at the first push, not at every start
+    import aiohttp
+    from pywebpush import WebPushException
 
 NAME = "webpush"
 CALL_TIMEOUT = 15.0  # well under the outbox lease, like every other channel's calls
@@ -50,9 +51,9 @@ def new_private_key() -> str:
 
 def public_key_of(private_key: str) -> str:
     """The browser's ``applicationServerKey``: the uncompressed P-256 point, base64url."""
-    point = Vapid02.from_raw(private_key.encode()).public_key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
+    raw = base64.urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
+    key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return _b64(point)
 
 
@@ -71,7 +72,7 @@ class WebPushSender:
     name = NAME
 
     def __init__(self, private_key: str, subject: str) -> None:
-        self.vapid = Vapid02.from_raw(private_key.encode())
+        self.private_key = private_key
         self.subject = subject
         self._session: aiohttp.ClientSession | None = None
 
@@ -84,6 +85,8 @@ class WebPushSender:
             self._session = None
 
     def _http(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT))
         return self._session
@@ -92,13 +95,17 @@ class WebPushSender:
         keys = item.payload.get("push_keys")
         if not isinstance(keys, dict) or not keys.get("p256dh") or not keys.get("auth"):
             raise DeliveryError("Web Push: no subscription keys", permanent=True, reason=GONE)
+        import aiohttp
+        from py_vapid import Vapid02
+        from pywebpush import WebPushException, webpush_async
+
         data = json.dumps(notification(item), ensure_ascii=False)
         try:
             async with asyncio.timeout(CALL_TIMEOUT):
                 await webpush_async(
                     subscription_info={"endpoint": item.address, "keys": dict(keys)},
                     data=data,
-                    vapid_private_key=self.vapid,
+                    vapid_private_key=Vapid02.from_raw(self.private_key.encode()),
                     vapid_claims={"sub": self.subject},  # a fresh dict: pywebpush adds aud and exp to it
                     ttl=TTL_SECONDS,
                     headers={"Urgency": "high", "Topic": notification(item)["tag"][:32]},
