@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: SecretStr | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_base_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+    #: Web Push: the VAPID private key (base64url, 32 raw bytes); unset, one is made on first start and kept in
+    #: the database. The subject is a ``mailto:`` or ``https:`` address push services may write to.
+    vapid_private_key: SecretStr | None = Field(default=None, alias="MADOGUCHI_VAPID_PRIVATE_KEY")
+    vapid_subject: str | None = Field(default=None, alias="MADOGUCHI_VAPID_SUBJECT")
 
     page_deadline_minutes: float = Field(default=5.0, gt=0, alias="MADOGUCHI_PAGE_DEADLINE_MINUTES")
     retention_days: int = Field(default=365, ge=1, alias="MADOGUCHI_RETENTION_DAYS")
@@ -55,6 +59,9 @@ class Settings(BaseSettings):
     outbox_max_wait_seconds: float = Field(default=600.0, gt=0, alias="MADOGUCHI_OUTBOX_MAX_WAIT_SECONDS")
     outbox_give_up_hours: float = Field(default=36.0, gt=0, alias="MADOGUCHI_OUTBOX_GIVE_UP_HOURS")
     outbox_lease_seconds: float = Field(default=20.0, ge=1, alias="MADOGUCHI_OUTBOX_LEASE_SECONDS")
+    #: A page that keeps failing on one of a coordinator's channels goes out on the next one after this long
+    #: (at once on a permanent error): a page must not wait out the outbox's hours.
+    page_fallback_seconds: float = Field(default=60.0, gt=0, alias="MADOGUCHI_PAGE_FALLBACK_SECONDS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
     #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
     #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).

@@ -59,6 +59,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # permanently: shown on the case
+    PASSED = "passed"  # a page that failed on this channel and went out on the coordinator's next one
 
 
 class Household(SQLModel, table=True):
@@ -221,6 +222,37 @@ class Coordinator(SQLModel, table=True):
     page_address: str | None = None
     active: bool = True
     created_at: dt.datetime = _created()
+
+
+class PageLink(SQLModel, table=True):
+    """A coordinator's own way to be paged, linked by themselves: a LINE or Telegram account, a browser's push.
+
+    ``address`` is the LINE user id, the Telegram chat id or the Web Push endpoint;
+    ``keys`` holds a push subscription's ``p256dh`` and ``auth`` (empty for LINE and Telegram).
+    One address belongs to one coordinator: linking it again moves it.
+    """
+
+    __tablename__ = "page_links"
+    __table_args__ = (UniqueConstraint("channel", "address"), NEVER_REUSE_IDS)
+
+    id: int | None = Field(default=None, primary_key=True)
+    coordinator_id: int = Field(foreign_key="coordinators.id", index=True)
+    channel: str  # line, telegram, webpush
+    address: str
+    keys: dict[str, Any] = _json_dict()
+    created_at: dt.datetime = _created()
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code a coordinator sends to the bot to link that account: only its hash is kept, with an expiry."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: str = Field(primary_key=True)
+    coordinator_id: int = Field(foreign_key="coordinators.id", index=True)
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: dt.datetime | None = _when()
 
 
 class RotaSlot(SQLModel, table=True):

@@ -189,6 +189,36 @@ def mark_failed(*, session: Session, row_id: int, error: str) -> None:
     _set(session, row_id, status=OutboxStatus.FAILED, lease_until=None, last_error=error)
 
 
+def pass_on(*, session: Session, row_id: int, error: str) -> None:
+    """A page given up on this channel because it goes out on the coordinator's next one (not shown as lost)."""
+    _set(session, row_id, status=OutboxStatus.PASSED, lease_until=None, last_error=error)
+
+
+def failed_with(*, session: Session, channel: str, marker: str, since: dt.datetime) -> dt.datetime | None:
+    """When a send on ``channel`` first failed with ``marker`` in its error since ``since``, unless a page went out
+    there after the latest such failure (then the cause is over); None when there is no such failure."""
+    failed = session.exec(
+        select(Outbox.created_at)
+        .where(
+            Outbox.channel == channel,
+            col(Outbox.status).in_([OutboxStatus.FAILED, OutboxStatus.PASSED]),
+            col(Outbox.last_error).contains(marker),
+            col(Outbox.created_at) >= since,
+        )
+        .order_by(col(Outbox.created_at))
+    ).all()
+    if not failed:
+        return None
+    latest = failed[-1]
+    later = select(Outbox.id).where(
+        Outbox.channel == channel,
+        Outbox.kind == "page",
+        Outbox.status == OutboxStatus.SENT,
+        col(Outbox.created_at) > latest,
+    )
+    return None if session.exec(later).first() is not None else failed[0]
+
+
 def requeue_failed(*, session: Session, at: dt.datetime, case_id: int | None = None) -> list[Outbox]:
     """Put failed rows back in the queue, due now, with a fresh schedule (``madoguchi outbox retry``).
 

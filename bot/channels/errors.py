@@ -23,10 +23,20 @@ class NotConfigured(ChannelError):
     pass
 
 
-class DeliveryError(ChannelError):
-    """A send failed. ``permanent``: never retry (blocked, bad request); ``retry_after``: seconds asked to wait."""
+#: ``DeliveryError.reason``: the address is gone for good (a push subscription's 404 or 410): unlink it.
+GONE = "gone"
+#: ``DeliveryError.reason``: the account reached its monthly message limit (LINE's free plan: 200 pushes).
+MONTHLY_LIMIT = "monthly_limit"
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+
+class DeliveryError(ChannelError):
+    """A send failed. ``permanent``: never retry (blocked, bad request); ``retry_after``: seconds asked to wait;
+    ``reason``: why, when the rest of the bot acts on it (``GONE``, ``MONTHLY_LIMIT``)."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.reason = reason

@@ -56,7 +56,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels.base import Arrival, ClaimPress, Outgoing, Stored, Translation
-from bot.channels.errors import BadSignature, DeliveryError
+from bot.channels.errors import MONTHLY_LIMIT, BadSignature, DeliveryError
 from bot.channels.split import split_text, strict_json
 from bot.conversation.model import Inbound, Kind
 
@@ -292,16 +292,32 @@ def _quick_reply(choices: list[dict[str, str]]) -> QuickReply | None:
     return QuickReply(items=items) if items else None
 
 
+#: The body of LINE's 429 when the account has sent its month's messages (the free plan has 200 pushes):
+#: no retry helps before the next month ("Handle HTTP status code 429 errors in the Messaging API").
+MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
+
+
 def _delivery_error(error: ApiException) -> DeliveryError:
     """LINE's status codes as retry decisions: 429 and 5xx are worth another try, other 4xx are not.
 
-    A ``Retry-After`` LINE sends (with a 429, or a 503) is kept: the next try is never sooner.
+    A ``Retry-After`` LINE sends (with a 429, or a 503) is kept: the next try is never sooner. A 429 for
+    the monthly message limit is permanent (marked ``MONTHLY_LIMIT``): pages go on by another channel.
     """
     status = int(error.status or 0)
     message = f"LINE HTTP {status}"
+    if status == 429 and MONTHLY_LIMIT_MESSAGE in _body(error):
+        return DeliveryError(message, permanent=True, reason=MONTHLY_LIMIT)
     if status == 429 or status >= 500 or status == 0:
         return DeliveryError(message, retry_after=retry_after(error.headers))
     return DeliveryError(message, permanent=True)
+
+
+def _body(error: ApiException) -> str:
+    """The error's response body as text (the SDK keeps bytes from aiohttp)."""
+    body = error.body
+    if isinstance(body, bytes | bytearray):
+        return bytes(body).decode("utf-8", "replace")
+    return str(body or "")
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:

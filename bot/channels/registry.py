@@ -67,6 +67,8 @@ ROWS = (
     # LINE: up to five messages per call (one reply token covers them all), the token "within 1 minute".
     Row("line", "LINE", _line, refused=401, batch=5, reply_window=dt.timedelta(seconds=50)),
     Row("telegram", "Telegram", _telegram, refused=403),
+    # Web Push: a sender only (bot/channels/webpush.py), built by the work with the VAPID key kept in the database.
+    Row("webpush", "Web Push"),
 )
 CHANNELS = {row.name: row for row in ROWS}
 _UNKNOWN = Row("?", "?")

@@ -20,7 +20,7 @@ from bot.conversation.engine import close, join
 from bot.desk import Desk, paging
 from bot.desk.labels import PHONE_CLAIM, PROBLEMS
 from bot.desk.outgoing import queue_out, to_person
-from storage import cases, people
+from storage import cases, links, people
 from storage.models import Case, CaseStatus, Coordinator, Direction, Household, Person, row_id
 
 #: How a case can end, as the hub reports it (seed 000's 実績).
@@ -190,7 +190,8 @@ def claim_by_phone(session: Session, desk: Desk, channel: str, address: str, cas
 
     False when the address is no coordinator's (nothing is done then).
     """
-    person = people.coordinator_paged_at(session=session, channel=channel, address=address)
+    person = links.coordinator_linked_at(session=session, channel=channel, address=address)
+    person = person or people.coordinator_paged_at(session=session, channel=channel, address=address)
     if person is None:
         return False
     try:

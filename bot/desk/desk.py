@@ -26,6 +26,9 @@ class Desk:
     public_url: str | None = None  # where the coordinator pages are reachable, for links in pages
     web_pages_per_hour: int = 6  # the web chat's paging budget in all; the re-pager keeps it for checks
     delivery: Schedule = field(default_factory=Schedule)  # the outbox's retries: when, and for how long
+    page_fallback: dt.timedelta = dt.timedelta(seconds=60)  # a page failing this long goes on the next channel
+    vapid_private_key: str | None = None  # Web Push: from the settings; else made once and kept in the database
+    vapid_subject: str = "mailto:madoguchi@localhost"
 
     @staticmethod
     def schedule_from(settings: Settings) -> Schedule:
@@ -47,8 +50,16 @@ class Desk:
             public_url=settings.public_url,
             web_pages_per_hour=settings.chat_pages_per_hour,
             delivery=cls.schedule_from(settings),
+            page_fallback=dt.timedelta(seconds=settings.page_fallback_seconds),
+            vapid_private_key=settings.vapid_private_key.get_secret_value() if settings.vapid_private_key else None,
+            vapid_subject=settings.vapid_subject or _https(settings.public_url) or "mailto:madoguchi@localhost",
         )
 
     @property
     def deadline_minutes(self) -> str:
         return f"{self.page_deadline.total_seconds() / 60:g}"
+
+
+def _https(url: str | None) -> str | None:
+    """A VAPID subject must be ``mailto:`` or ``https:``: the public URL serves only when it is https."""
+    return url if url and url.startswith("https://") else None

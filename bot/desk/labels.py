@@ -28,6 +28,7 @@ EVENT_LABELS = {
     "resolved": "終わりにした",
     "delivery_failed": "送信が 届かなかった",
     "delivery_retried": "送信を やりなおした",
+    "page_passed": "呼び出しが 届かず、次の 方法で 送った",
     "forgotten": "本人の 希望で 記録を 消した",
     "received": "写真・スタンプなどが 届いた",
 }

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.conversation.texts import Say
+from bot.desk import linking
 from bot.desk.desk import Desk
 from bot.desk.labels import INTENT_LABELS
-from storage import cases, outbox, people
+from storage import cases, people
 from storage.models import Case, CaseStatus, Coordinator, RotaSlot, row_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -120,17 +121,8 @@ def _targets(session: Session, case: Case, level: int, at: dt.datetime) -> tuple
 def _send(
     session: Session, case: Case, person: Coordinator, payload: dict[str, object], key: str, at: dt.datetime
 ) -> int:
-    """Queue one page to one coordinator's phone (or the queue page); returns their id."""
-    outbox.enqueue(
-        session=session,
-        kind="page",
-        channel=person.page_channel,
-        address=person.page_address or str(person.id),
-        payload=payload,
-        dedupe_key=key,
-        case_id=case.id,
-        at=at,
-    )
+    """Queue one page to one coordinator (their first channel, the others as fallbacks); returns their id."""
+    linking.enqueue_page(session, person, payload, key, row_id(case), at)
     return row_id(person)
 
 
@@ -191,15 +183,9 @@ def page_grouped(
     _, targets, _ = _targets(session, case, 0, at)
     fresh: list[Coordinator] = []
     for person in targets:
-        row = outbox.enqueue(
-            session=session,
-            kind="page",
-            channel=person.page_channel,
-            address=person.page_address or str(person.id),
-            payload=_page_payload(case, 0, public_url, "grouped"),
-            dedupe_key=f"page:grouped:{case.region}:{bucket}:{person.id}",
-            case_id=case.id,
-            at=at,
+        payload = _page_payload(case, 0, public_url, "grouped")
+        row = linking.enqueue_page(
+            session, person, payload, f"page:grouped:{case.region}:{bucket}:{person.id}", case.id, at
         )
         if row.case_id == case.id:  # not an earlier case's page of this window, which enqueue handed back
             fresh.append(person)

@@ -7,7 +7,9 @@ The claim counts the attempt before the platform is called; the lease it takes
 is short and renewed while the send runs, so a worker that dies mid-send holds
 a person's next message for seconds, not a minute. Retries follow the desk's
 ``Schedule`` (hours, with jitter and a cap, never sooner than ``Retry-After``);
-a send given up for good is shown on its case (``bot.desk.undelivered``).
+a send given up for good is shown on its case (``bot.desk.undelivered``). A page that fails for good
+on one of a coordinator's channels, or keeps failing for ``Desk.page_fallback``, goes out on their
+next one instead (``bot.desk.linking.fall_back``); an address the platform says is gone is unlinked.
 Database calls run in threads; the sends themselves are async.
 """
 
@@ -22,8 +24,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.channels.base import Outgoing, Sender
-from bot.channels.errors import DeliveryError
-from bot.desk import Desk, undelivered
+from bot.channels.errors import GONE, DeliveryError
+from bot.desk import Desk, linking, undelivered
 from bot.runtime.pump import Pump, renewing
 from storage import db, messages, outbox
 from storage.db import session_scope
@@ -70,7 +72,8 @@ class Dispatcher:
         sender = self.senders.get(item.channel)
         try:
             if sender is None:
-                raise DeliveryError(f"no sender for channel {item.channel!r}")
+                # A page goes on to the coordinator's next channel at once; anything else waits for a sender.
+                raise DeliveryError(f"no sender for channel {item.channel!r}", permanent=item.kind == "page")
             await renewing(sender.send(item), lambda: asyncio.to_thread(self._renew, item), self._renew_every)
         except DeliveryError as error:
             await asyncio.to_thread(self._failed, item, error)
@@ -100,14 +103,21 @@ class Dispatcher:
 
     def _failed(self, item: Outgoing, error: DeliveryError) -> None:
         at = self.clock()
+        text = f"{error} ({error.reason})" if error.reason else str(error)  # the reason is how pages find it later
         with session_scope(self.engine) as session:
             row = session.get(Outbox, item.id)
             if row is None:  # deleted meanwhile (the person asked to be forgotten)
                 return
+            if error.reason == GONE:
+                linking.gone(session=session, channel=row.channel, address=row.address)
+            if linking.should_fall_back(row, error.permanent, at, self.desk.page_fallback):
+                linking.fall_back(session=session, row=row, error=text, at=at)
+                log.warning("page outbox=%s failed on %s, passed on: %s", item.id, item.channel, error)
+                return
             if not error.permanent and outbox.mark_retry(
                 session=session,
                 row=row,
-                error=str(error),
+                error=text,
                 at=at,
                 retry_after=error.retry_after,
                 schedule=self.schedule,
@@ -115,7 +125,7 @@ class Dispatcher:
                 self.desk.metrics.outbox_retries.labels(item.channel).inc()
                 log.warning("retry outbox=%s channel=%s attempt=%s: %s", item.id, item.channel, item.attempts, error)
                 return
-            self._give_up(session, row, str(error), at)
+            self._give_up(session, row, text, at)
 
     def _give_up(self, session: Session, row: Outbox, error: str, at: dt.datetime) -> None:
         """A permanent error, or the schedule ran out: failed for good, shown on the case, paged when urgent."""

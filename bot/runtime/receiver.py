@@ -3,7 +3,8 @@
 Each event is translated by its channel (async: PTB's handlers, LINE's loading
 dots), then applied in one transaction with its ``done`` mark: the person's
 message through ``bot.desk.inbox``, or a coordinator's 受ける press through
-``bot.desk.casework``. One person's events are claimed one at a time, in order
+``bot.desk.casework``, or a coordinator's linking code through
+``bot.desk.linking`` (never reaching the conversation). One person's events are claimed one at a time, in order
 (``storage.inbound.claim``); a crash before the commit leaves the event pending,
 and its idempotency key keeps a second pass from doing anything twice.
 """
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.channels import Channel, ClaimPress, Stored, Translation
-from bot.desk import Desk, casework, inbox
+from bot.desk import Desk, casework, inbox, linking
 from bot.runtime.pump import Pump, renewing
 from storage import db, inbound
 from storage.db import session_scope
@@ -101,6 +102,7 @@ class Receiver:
                     handled = [
                         inbox.receive(session=session, desk=self.desk, arrival=arrival, at=arrival.inbound.at)
                         for arrival in translation.arrivals
+                        if not linking.redeem(session=session, desk=self.desk, arrival=arrival, at=self.clock())
                     ]
                     for press in translation.claims:
                         self._claim_press(session, event.channel, press)

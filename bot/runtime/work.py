@@ -18,10 +18,11 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
-from bot.channels import Channel, Sender, registry
+from bot.channels import Channel, Sender, registry, webpush
 from bot.channels.web import WebSender
+from bot.channels.webpush import WebPushSender
 from bot.conversation import load_context
-from bot.desk import Desk
+from bot.desk import Desk, linking
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.purger import Purger
 from bot.runtime.receiver import Receiver
@@ -50,17 +51,21 @@ class Work:
         inline: dict[str, Sender] = {row.name: shows for row in registry.ROWS if row.inline}
         self.engine, self.desk, self.receive_interval = engine, desk, receive_interval
         self.receiver = Receiver(engine, channels, desk)
-        self.senders: dict[str, Sender] = {**inline, **channels, **(senders or {})}
+        self.webpush = WebPushSender(linking.ensure_vapid(engine, desk), desk.vapid_subject)
+        self.senders: dict[str, Sender] = {**inline, webpush.NAME: self.webpush, **channels, **(senders or {})}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``; a loop that fails does not stop the others."""
-        await asyncio.gather(
-            self.receiver.run(stop, self.receive_interval),
-            Dispatcher(self.engine, self.senders, self.desk).run(stop),
-            Repager(self.engine, self.desk).run(stop),
-            Purger(self.engine, self.desk).run(stop),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self.receiver.run(stop, self.receive_interval),
+                Dispatcher(self.engine, self.senders, self.desk).run(stop),
+                Repager(self.engine, self.desk).run(stop),
+                Purger(self.engine, self.desk).run(stop),
+                return_exceptions=True,
+            )
+        finally:
+            await self.webpush.close()
 
 
 async def work_apart(settings: Settings, ready_fd: int | None = None) -> None:

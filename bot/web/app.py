@@ -114,12 +114,13 @@ def create_app(
     app.add_middleware(SecurityHeaders)  # outer: also on the 413s and the errors
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from bot.web import chat, coordinator, health, reports, webhooks
+    from bot.web import chat, coordinator, health, notify, reports, webhooks
 
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(coordinator.router)
     app.include_router(coordinator.api)
+    app.include_router(notify.router)
     app.include_router(reports.router)
     app.include_router(webhooks.router)
 

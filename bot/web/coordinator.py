@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot.conversation.engine import closing_text
 from bot.conversation.summary import CaseSummary
-from bot.desk import casework
+from bot.desk import casework, linking, notify
 from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, PROBLEMS, WHO
 from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
@@ -151,6 +151,7 @@ def _queue_context(session: Session, login: Login) -> dict[str, Any]:
         "paged": {page["case_id"] for page in pages},
         "waited": _waited,
         "preview": _preview,
+        "line_limit": linking.line_limit_notice(session, utcnow()),
     }
 
 
@@ -322,6 +323,10 @@ def _event_label(session: Session, event: CaseEvent) -> str:
         extra = f" → {to.name}" + (f"（理由: {detail['reason']}）" if detail.get("reason") else "")
     elif event.kind == "escalated" and detail.get("urgent"):
         extra = "（緊急）"
+    elif event.kind == "page_passed":
+        known = notify.words().channels
+        channels = (known.get(detail.get(key, ""), "") for key in ("failed_on", "passed_to"))
+        extra = "（" + " → ".join(channels) + "）"
     elif event.kind == "delivery_failed":
         extra = f": {detail.get('error', '')}"
     return f"{label}{extra}" + (f"・{who.name}" if who else "")

@@ -3,7 +3,11 @@
 It behaves as the reference says for what we use: a reply token works once
 (then 400 "Invalid reply token"); a push whose retry key was accepted before
 answers 409 with ``x-line-accepted-request-id`` and delivers nothing again.
-``delivered`` lists what a person would really have seen.
+``delivered`` lists what a person would really have seen. ``monthly_limit``: the
+account has sent its month's messages (the free plan's 200): every push answers
+429 ``{"message": "You have reached your monthly limit."}``, as LINE documents
+("Handle HTTP status code 429 errors in the Messaging API"); replies, which do
+not count, still work.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from starlette.routing import Route
 
 from tests.fakes.platform import Call, Failure, Script
 
+MONTHLY_LIMIT = "You have reached your monthly limit."
+
 
 class FakeLine:
     def __init__(self) -> None:
@@ -26,6 +32,7 @@ class FakeLine:
         self.used_tokens: set[str] = set()
         self.accepted_keys: dict[str, str] = {}
         self.delivered: list[tuple[str, str]] = []  # (to or reply token, text)
+        self.monthly_limit = False
         self.app = Starlette(
             routes=[
                 Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
@@ -46,7 +53,7 @@ class FakeLine:
             await asyncio.sleep(self.script.hang_seconds)
             return JSONResponse({"message": "timeout"}, status_code=504)
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
-        return JSONResponse({"message": "fake failure"}, status_code=failure.status, headers=headers)
+        return JSONResponse({"message": failure.message}, status_code=failure.status, headers=headers)
 
     async def _record(self, request: Request) -> tuple[dict[str, Any], Call]:
         body: dict[str, Any] = await request.json()
@@ -76,6 +83,9 @@ class FakeLine:
                 status_code=409,
                 headers={"x-line-accepted-request-id": self.accepted_keys[key]},
             )
+        if self.monthly_limit:
+            call.answer = 429
+            return JSONResponse({"message": MONTHLY_LIMIT}, status_code=429)
         failure = self.script.next_failure(call)
         if failure is not None and not failure.accepted:
             return await self._play(failure)

@@ -14,6 +14,7 @@ class Failure:
     status: int  # 500, 429, ... or 0 for "hang until the client gives up"
     retry_after: int | None = None
     accepted: bool = False  # the platform took the message, but its answer was lost (the failure comes after)
+    message: str = "fake failure"  # the error body's message
 
 
 @dataclass

@@ -17,12 +17,24 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import Session, select
 
+from bot.channels.base import Sender
+from bot.channels.web import WebSender
+from bot.channels.webpush import WebPushSender
 from bot.conversation import Context
+from bot.desk import linking
+from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.web.app import Services, create_app
+from storage.models import Case
+from storage.types import utcnow
+from tests.bot.web.conftest import log_in
+from tests.builders import URGENT_TEXT, arrival
 from tests.fakes.line_api import FakeLine
+from tests.fakes.push_service import FakePushService
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -84,3 +96,38 @@ def platforms(database_url: str, ctx: Context) -> Iterator[Platforms]:
         app = create_app(settings, ctx=ctx, workers=False)
         with TestClient(app, base_url="https://testserver") as client:
             yield Platforms(line, telegram, client, app.state.services)
+
+
+@dataclass
+class PushService:
+    fake: FakePushService
+    base_url: str
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A fake Web Push service on 127.0.0.1 (``tests/fakes/push_service.py``)."""
+    fake = FakePushService()
+    with serve_in_thread(fake.app) as url:
+        yield PushService(fake, url)
+
+
+def with_push(platforms: Platforms) -> dict[str, Sender]:
+    """The senders the work runs: the platforms, the queue page and Web Push with the kept VAPID key."""
+    services = platforms.services
+    vapid = linking.ensure_vapid(services.engine, services.desk)
+    return {**services.channels, "web": WebSender(), "webpush": WebPushSender(vapid, services.desk.vapid_subject)}
+
+
+def log_in_as(platforms: Platforms, login: str) -> str:
+    """Log in through the form (redirects not followed, as the form helper expects); the CSRF token."""
+    platforms.client.follow_redirects = False
+    return log_in(platforms.client, login)
+
+
+def urgent_case(platforms: Platforms) -> int:
+    """An urgent web-chat message now (the LINE limit notice counts this month's failures); the case id."""
+    engine, desk = platforms.services.engine, platforms.services.desk
+    deliver(engine, desk, arrival(URGENT_TEXT, address="family-1", at=utcnow()))
+    with Session(engine) as session:
+        return int(session.exec(select(func.max(Case.id))).one() or 0)
