@@ -38,7 +38,7 @@ from bot.web.headers import SecurityHeaders
 from bot.web.services import LoginRequired, Services
 from bot.web.throttle import Throttles
 from storage import cases
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, open_journal, session_scope, upgrade
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -87,9 +87,10 @@ def create_app(
     desk.ctx.faq(desk.region)  # built now, not by the first person's request
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
-    work = Work(engine, desk, platforms, senders)
+    journal = open_journal(engine)
+    work = Work(engine, desk, platforms, senders, journal=journal)
     secret, throttles = _ensure_secret(engine), Throttles.build(settings)
-    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver)
+    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver, journal)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +107,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             for platform in platforms.values():
                 await platform.close()
+            journal.dispose()
             engine.dispose()
 
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -33,3 +33,4 @@ class Services:
     throttles: Throttles
     channels: dict[str, Channel] = field(default_factory=dict)
     receiver: Receiver | None = None  # woken by the webhooks when events were stored
+    journal: Engine | None = None  # where the webhooks store events (SQLite: the inbound journal); None: ``engine``
