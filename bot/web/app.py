@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def create_app(
     work = Work(engine, desk, platforms, senders, journal=journal)
     secret, throttles = _ensure_secret(engine), Throttles.build(settings)
     services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver, journal)
+    services.journal_lock = threading.Lock() if journal is not engine else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
