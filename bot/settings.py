@@ -64,15 +64,22 @@ class Settings(BaseSettings):
     page_fallback_seconds: float = Field(default=60.0, gt=0, alias="MADOGUCHI_PAGE_FALLBACK_SECONDS")
     #: Where ``madoguchi serve`` runs the work behind the 200 (``bot.runtime.work``): ``apart`` in a process of
     #: its own, ``inline`` inside the web process, ``elsewhere`` not at all (``madoguchi work`` on other machines);
-    #: ``auto``: apart on PostgreSQL, inline on SQLite (whose one write lock a second process only makes wait longer).
+    #: ``auto``: apart, except for an in-memory SQLite, which no second process can open. On SQLite apart works
+    #: because the webhooks store into a file of their own (``storage.db.journal_url``): the work's write lock
+    #: never holds up the 200.
     work: Literal["auto", "apart", "inline", "elsewhere"] = Field(default="auto", alias="MADOGUCHI_WORK")
+    #: How many ``madoguchi work`` processes ``madoguchi serve`` starts when the work runs apart.
+    work_processes: int = Field(default=1, ge=1, le=16, alias="MADOGUCHI_WORK_PROCESSES")
 
     @property
     def work_where(self) -> Literal["apart", "inline", "elsewhere"]:
         """``work`` with ``auto`` decided by the database."""
         if self.work != "auto":
             return self.work
-        return "inline" if self.database_url.startswith("sqlite:") else "apart"
+        in_memory = self.database_url.startswith("sqlite:") and (
+            ":memory:" in self.database_url or self.database_url.rstrip("/") in ("sqlite:", "sqlite:/")
+        )
+        return "inline" if in_memory else "apart"
 
     @field_validator("telegram_webhook_secret")
     @classmethod

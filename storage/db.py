@@ -5,7 +5,11 @@ and sets SQLite up for several threads and processes: WAL, a busy timeout and
 ``BEGIN IMMEDIATE``, so two writers queue instead of failing half-way; and
 ``secure_delete``, so that what a deletion removes is zeroed in the file
 (``scrub`` then empties the write-ahead log).
-``upgrade`` brings the schema to the newest Alembic revision; ``madoguchi
+On SQLite in a file, platform events are stored in a second file beside the
+database, the *inbound journal* (``journal_url``): the webhook's one INSERT
+then takes that file's write lock, never the one the work holds while it
+turns events into conversation turns (``storage.inbound.adopt`` moves them
+across). ``upgrade`` brings the schema to the newest Alembic revision; ``madoguchi
 serve`` calls it on start, under a PostgreSQL advisory lock so two instances
 starting together do not race.
 """
@@ -75,20 +79,68 @@ def reader(engine: Engine) -> Engine:
 
 
 def scrub(engine: Engine) -> None:
-    """After a deletion: no old copy of the deleted rows left in the SQLite files.
+    """After a deletion: no old copy of the deleted rows left in the SQLite files, the journal's included.
 
     ``secure_delete`` (set on every connection) zeroes what a transaction
     frees, but the write-ahead log still holds the pages as they were before;
     a TRUNCATE checkpoint copies the log into the database and empties it.
+    The inbound journal first drops every event the database has already
+    adopted (their raw bodies), then is checkpointed the same way.
     PostgreSQL keeps dead row versions until VACUUM reuses their space: nothing
     to do here (a committed deletion is not visible to any query).
     """
     if is_postgres(engine):
         return
+    url = journal_url(engine.url.render_as_string(hide_password=False))
+    if url is not None and Path(url.removeprefix("sqlite:///")).exists():
+        journal = make_engine(url, pool_size=1)
+        try:
+            _drop_adopted(engine, journal)
+            _checkpoint(journal)
+        finally:
+            journal.dispose()
+    _checkpoint(engine)
+
+
+def _checkpoint(engine: Engine) -> None:
     with engine.connect() as connection:
         raw = connection.connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _drop_adopted(engine: Engine, journal: Engine) -> None:
+    from storage import inbound  # inbound's queries; it imports nothing of this module
+
+    with session_scope(reader(journal)) as session:
+        held = inbound.journal_keys(session=session)
+    with session_scope(reader(engine)) as session:
+        adopted = inbound.known_keys(session=session, keys=list(held))
+    with session_scope(journal) as session:
+        inbound.drop(session=session, ids=[held[key] for key in adopted])
+
+
+def journal_url(url: str) -> str | None:
+    """Where webhook events are stored first: on SQLite in a file, a file of their own beside the database.
+
+    ``sqlite:///data/madoguchi.db`` -> ``sqlite:///data/madoguchi-inbound.db``. None for PostgreSQL (row
+    locks: the events live in the one database) and for an in-memory SQLite (one process only).
+    """
+    url = normalize_url(url)
+    if not url.startswith("sqlite:///") or url.removeprefix("sqlite:///") in ("", ":memory:"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return f"sqlite:///{path.with_name(f'{path.stem}-inbound{path.suffix}')}"
+
+
+def open_journal(engine: Engine) -> Engine:
+    """The engine webhooks store events with: the journal's on SQLite (schema brought up to date), else ``engine``."""
+    url = journal_url(engine.url.render_as_string(hide_password=False))
+    if url is None:
+        return engine
+    journal = make_engine(url, pool_size=2)
+    upgrade(journal)
+    return journal
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -109,6 +161,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def new_revision(url: str, message: str) -> None:
+    """Write a new migration from the difference between ``storage.models`` and the database at ``url``."""
+    config = alembic_config()
+    config.attributes["url"] = url
+    command.revision(config, message=message, autogenerate=True)
 
 
 @contextmanager

@@ -6,6 +6,14 @@ nothing and is still answered 200. ``claim`` leases pending events as the
 outbox does, skipping any event whose sender has an earlier event still pending:
 one person's messages are handled one at a time, in the order they came, while
 different people's run side by side (and across processes on PostgreSQL).
+
+On SQLite the webhook stores into the inbound journal, a file of its own
+(``storage.db.journal_url``), and the work ``adopt``s what it holds into the
+database's table, then ``drop``s those rows from the journal. The database's
+table stays the one record: its unique key makes a second adoption (two
+workers, a crash between the two steps) store nothing, and its ``done`` mark
+is committed with the event's turn. A redelivery that comes after its event
+left the journal is stored there again and dropped at adoption.
 Functions take ``*, session`` and never commit.
 """
 
@@ -15,7 +23,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -39,6 +47,46 @@ def store(*, session: Session, channel: str, key: str, address: str, body: dict[
         "received_at": at,
     }
     return _insert_if_new(session, InboundEvent, values)
+
+
+#: The columns an adoption copies from the journal (the database gives the row its own id).
+_ADOPTED = ("channel", "key", "address", "body", "status", "attempts", "received_at")
+
+
+def waiting(*, session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    """The journal's oldest events, in the order they came (each as the columns an adoption copies, and its id)."""
+    rows = session.exec(select(InboundEvent).order_by(col(InboundEvent.id)).limit(limit)).all()
+    return [{"id": row.id, **{name: getattr(row, name) for name in _ADOPTED}} for row in rows]
+
+
+def adopt(*, session: Session, events: Sequence[dict[str, Any]]) -> int:
+    """Store journal events in the database's table, in their order; a key already there stores nothing."""
+    if not events:
+        return 0
+    values = [{name: event[name] for name in _ADOPTED} for event in events]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(InboundEvent).values(values).on_conflict_do_nothing(index_elements=["key"])
+    return len(session.execute(statement.returning(col(InboundEvent.key))).all())
+
+
+def drop(*, session: Session, ids: Sequence[int]) -> None:
+    """Remove adopted events from the journal (``secure_delete`` zeroes their bodies in the file)."""
+    if ids:
+        session.execute(delete(InboundEvent).where(col(InboundEvent.id).in_(ids)))
+
+
+def journal_keys(*, session: Session) -> dict[str, int]:
+    """Every event the journal holds: key -> its id there."""
+    return {key: row_id for row_id, key in session.exec(select(InboundEvent.id, InboundEvent.key)).all() if row_id}
+
+
+def known_keys(*, session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the database's table holds (adopted events)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(session.exec(select(InboundEvent.key).where(col(InboundEvent.key).in_(chunk))).all())
+    return found
 
 
 def first_time(*, session: Session, key: str, at: dt.datetime) -> bool:

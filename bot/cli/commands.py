@@ -31,6 +31,8 @@ outbox_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Messa
 app.add_typer(outbox_app, name="outbox")
 rota_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The on-call rota (Asia/Tokyo times).")
 app.add_typer(rota_app, name="rota")
+migration_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Schema migrations (for developers).")
+app.add_typer(migration_app, name="migration")
 
 
 @app.command()
@@ -140,12 +142,14 @@ def serve(
 ) -> None:
     """Run the web app (webhooks, web chat, coordinator pages) and the work behind it (MADOGUCHI_WORK).
 
-    On PostgreSQL the work (receive, dispatch, re-page, purge) runs by default in a second process that this
-    one starts and stops, so acknowledging a webhook never shares an interpreter with it; on SQLite in this
-    process (MADOGUCHI_WORK: auto, apart, inline, or elsewhere to run only the web app).
+    The work (receive, dispatch, re-page, purge) runs by default in a second process that this one starts and
+    stops (MADOGUCHI_WORK_PROCESSES of them), so acknowledging a webhook never shares an interpreter with it,
+    nor on SQLite a write lock (MADOGUCHI_WORK: auto, apart, inline, or elsewhere to run only the web app).
     """
     import gc
     import logging
+    import shutil
+    import tempfile
 
     import uvicorn
 
@@ -161,17 +165,24 @@ def serve(
         login, password = make_demo(application.state.services.engine, settings.region)
         typer.echo(f"demo coordinator: http://{host}:{port}/coordinator/  login {login!r}  password {password!r}")
         typer.echo(f"web chat:         http://{host}:{port}/chat/")
-    worker = _start_work() if settings.work_where == "apart" else None
+    apart = settings.work_where == "apart"
+    shared = Path(tempfile.mkdtemp(prefix="madoguchi-work-metrics-"))  # the work's counters, for /metrics
+    application.state.services.desk.metrics.include(shared)
+    workers = _start_work(shared, settings.work_processes) if apart else []
     gc.freeze()  # the start-up objects (model, dictionary, lexicon) never need collecting: shorter GC pauses
     try:
         uvicorn.run(application, host=host, port=port, access_log=access_log, log_level="info")
     finally:
-        if worker is not None:
+        for worker in workers:
             _stop_work(worker)
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 @app.command()
-def work(ready_fd: Annotated[int | None, typer.Option(hidden=True)] = None) -> None:
+def work(
+    ready_fd: Annotated[int | None, typer.Option(hidden=True)] = None,
+    metrics_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
+) -> None:
     """Run the work behind the webhooks without the web app: receive, dispatch, re-page, purge (until SIGTERM).
 
     Any number may run against one PostgreSQL; ``madoguchi serve`` starts one itself unless MADOGUCHI_WORK says not.
@@ -183,7 +194,7 @@ def work(ready_fd: Annotated[int | None, typer.Option(hidden=True)] = None) -> N
     from bot.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(work_apart(Settings(), ready_fd))
+    asyncio.run(work_apart(Settings(), ready_fd, metrics_dir))
 
 
 #: How long ``serve`` waits for its work process to load the model and the knowledge base.
@@ -199,24 +210,40 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _start_work() -> subprocess.Popen[bytes]:
-    """``madoguchi work`` as a child sharing this process's output, once it says it is ready."""
-    import select
+def _start_work(metrics_dir: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` ``madoguchi work`` children sharing this process's output, once each says it is ready.
+
+    They load side by side; if one does not start, all are stopped and ``serve`` exits.
+    """
     import subprocess
 
-    read_end, write_end = os.pipe()
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "work", "--ready-fd", str(write_end)]
-    child = subprocess.Popen(command, pass_fds=(write_end,), preexec_fn=_die_with_parent)
-    os.close(write_end)
+    started: list[tuple[subprocess.Popen[bytes], int]] = []
+    for _ in range(count):
+        read_end, write_end = os.pipe()
+        command = [sys.executable, "-c", "from bot.cli import main; main()", "work", "--ready-fd", str(write_end)]
+        command += ["--metrics-dir", str(metrics_dir)]
+        child = subprocess.Popen(command, pass_fds=(write_end,), preexec_fn=_die_with_parent)
+        os.close(write_end)
+        started.append((child, read_end))
+    children = [child for child, _ in started]
     try:
-        ready, _, _ = select.select([read_end], [], [], WORK_START_TIMEOUT)
-        if not ready or not os.read(read_end, 64).startswith(b"ready"):
-            _stop_work(child)
-            typer.echo(f"error: the work process did not start (exit {child.returncode})", err=True)
+        if not all(_says_ready(read_end) for _, read_end in started):
+            for child in children:
+                _stop_work(child)
+            codes = ", ".join(str(child.returncode) for child in children)
+            typer.echo(f"error: the work process did not start (exit {codes})", err=True)
             raise typer.Exit(1)
     finally:
-        os.close(read_end)
-    return child
+        for _, read_end in started:
+            os.close(read_end)
+    return children
+
+
+def _says_ready(read_end: int) -> bool:
+    import select
+
+    ready, _, _ = select.select([read_end], [], [], WORK_START_TIMEOUT)
+    return bool(ready) and os.read(read_end, 64).startswith(b"ready")
 
 
 def _stop_work(child: subprocess.Popen[bytes]) -> None:
@@ -336,6 +363,19 @@ def telegram_set_webhook(url: Annotated[str, typer.Argument(help="https://your.h
     typer.echo(f"webhook set: {url}" if done else "Telegram did not accept the webhook")
     if not done:
         raise typer.Exit(1)
+
+
+@migration_app.command("new")
+def migration_new(message: Annotated[str, typer.Argument(help="what the migration changes")]) -> None:
+    """Write a migration (storage/migrations/versions) from the models' difference with the database's schema.
+
+    Point MADOGUCHI_DATABASE_URL at a scratch database brought up to date first (``madoguchi serve`` or the
+    tests do that); the URL comes from the settings, like every other command's.
+    """
+    from bot.settings import Settings
+    from storage.db import new_revision
+
+    new_revision(Settings().database_url, message)
 
 
 @outbox_app.command("retry")

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from bot.web.headers import SecurityHeaders
 from bot.web.services import LoginRequired, Services
 from bot.web.throttle import Throttles
 from storage import cases
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, open_journal, session_scope, upgrade
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -87,9 +88,11 @@ def create_app(
     desk.ctx.faq(desk.region)  # built now, not by the first person's request
     desk.metrics.watch_queue(lambda: _queue_depth(engine))
     platforms = dict(build_channels(settings) if channels is None else channels)
-    work = Work(engine, desk, platforms, senders)
+    journal = open_journal(engine)
+    work = Work(engine, desk, platforms, senders, journal=journal)
     secret, throttles = _ensure_secret(engine), Throttles.build(settings)
-    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver)
+    services = Services(settings, engine, desk, _templates(), secret, throttles, platforms, work.receiver, journal)
+    services.journal_lock = threading.Lock() if journal is not engine else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +109,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             for platform in platforms.values():
                 await platform.close()
+            journal.dispose()
             engine.dispose()
 
     app = FastAPI(title="Madoguchi", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

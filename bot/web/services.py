@@ -7,6 +7,7 @@ run app -> routes -> deps -> services.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from fastapi.templating import Jinja2Templates
@@ -33,3 +34,7 @@ class Services:
     throttles: Throttles
     channels: dict[str, Channel] = field(default_factory=dict)
     receiver: Receiver | None = None  # woken by the webhooks when events were stored
+    journal: Engine | None = None  # where the webhooks store events (SQLite: the inbound journal); None: ``engine``
+    #: On SQLite, one webhook store at a time in this process: a thread waiting on this lock runs the moment it is
+    #: free, whereas SQLite's busy handler sleeps 1, 2, 5, ... 100 ms between tries.
+    journal_lock: threading.Lock | None = None

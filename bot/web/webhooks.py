@@ -1,7 +1,9 @@
 """``POST /webhooks/line`` and ``POST /webhooks/telegram``: verify, store, answer 200; the receiver does the rest.
 
 Persist, then acknowledge: the 200 goes out only once every event of the body
-is committed (a redelivered event stores nothing and is answered 200 too). A
+is committed (a redelivered event stores nothing and is answered 200 too; on
+SQLite one that already left the journal is stored again and dropped when the
+receiver adopts it, ``storage.inbound``). A
 body that fails verification gets a 4xx and nothing is stored. A verified body
 with nothing usable in it (the LINE console's verify request, an update the SDK
 cannot read) is answered 200, so the platform does not retry it forever.
@@ -10,6 +12,7 @@ cannot read) is answered 200, so the platform does not retry it forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from fastapi import APIRouter, HTTPException, Request
@@ -49,9 +52,11 @@ async def webhook(name: str, request: Request, svc: ServicesDep) -> JSONResponse
 
 
 def _store(svc: Services, name: str, events: list[Stored]) -> int:
-    at = utcnow()
-    with session_scope(svc.engine) as session:
-        return sum(
-            inbound.store(session=session, channel=name, key=e.key, address=e.address, body=e.body, at=at)
-            for e in events
-        )
+    """Into the inbound journal on SQLite (a write lock of its own: no turn holds it), else the database."""
+    with svc.journal_lock or contextlib.nullcontext():
+        at = utcnow()
+        with session_scope(svc.journal or svc.engine) as session:
+            return sum(
+                inbound.store(session=session, channel=name, key=e.key, address=e.address, body=e.body, at=at)
+                for e in events
+            )

@@ -1,12 +1,13 @@
-"""Alembic environment: the tables come from ``storage.models``; the connection from ``storage.db.upgrade``.
+"""Alembic environment: the tables come from ``storage.models``; the database from the caller.
 
-Run from the command line (``alembic -c storage/alembic.ini revision --autogenerate``)
-it reads ``MADOGUCHI_DATABASE_URL`` instead.
+``storage.db.upgrade`` hands over an open connection (``attributes["connection"]``);
+``storage.db.new_revision`` (``madoguchi migration new``, which takes the URL from
+``bot.settings``) hands over a URL (``attributes["url"]``). Nothing here reads the
+environment: ``bot.settings.Settings`` is the one place that does. From the bare
+``alembic`` command give the URL with ``-x url=sqlite:///scratch.db``.
 """
 
 from __future__ import annotations
-
-import os
 
 from alembic import context
 from sqlmodel import SQLModel
@@ -28,10 +29,20 @@ def _run(connection: object) -> None:
         context.run_migrations()
 
 
+def _url() -> str:
+    url = context.config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise RuntimeError("no database given: run `madoguchi migration new MESSAGE`, or alembic with -x url=...")
+    return str(url)
+
+
 connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = make_engine(os.environ.get("MADOGUCHI_DATABASE_URL", "sqlite:///madoguchi.db"))
-    with engine.begin() as fresh:
-        _run(fresh)
+    engine = make_engine(_url())
+    try:
+        with engine.begin() as fresh:
+            _run(fresh)
+    finally:
+        engine.dispose()

@@ -45,21 +45,23 @@ def test_quick_webhook_bench_on_sqlite_loses_and_duplicates_nothing() -> None:
     figures = run_webhook_bench(lines.append, quick=True, databases=("sqlite",))
     text = "\n".join(lines)
 
-    [real] = [f for f in figures if not f.floor]
+    reals = [f for f in figures if not f.floor]
     [bare] = [f for f in figures if f.floor]
-    assert not real.skipped, real.skipped
+    assert [real.work_processes for real in reals] == [1, 2]
     assert not bare.skipped, bare.skipped
-    assert real.sent == bare.sent == 100
-    assert real.errors == 0 and bare.errors == 0
-    assert real.checked is not None
-    assert real.checked.lost == 0
-    assert real.checked.duplicated == 0
-    assert real.checked.unreplied == 0
-    assert real.checked.missing == 0 and real.checked.twice == 0 and real.checked.unsent == 0
-    assert real.checked.line_calls["line-loading"] == 50  # one per LINE text message
-    assert real.checked.reply_after  # timed at the fake for every person whose replies all arrived
-    assert bare.floor_rows == 100
-    assert real.log_problems["Traceback"] == 0
+    assert bare.errors == 0 and bare.floor_rows == bare.sent == 100
+    for real in reals:  # one work process, then two sharing the journal and the database
+        assert not real.skipped, real.skipped
+        assert real.sent == 100 and real.errors == 0
+        assert real.checked is not None
+        assert real.checked.lost == 0
+        assert real.checked.duplicated == 0
+        assert real.checked.unreplied == 0
+        assert real.checked.missing == 0 and real.checked.twice == 0 and real.checked.unsent == 0
+        assert real.checked.line_calls["line-loading"] == 50  # one per LINE text message
+        assert real.checked.reply_after  # timed at the fake for every person whose replies all arrived
+        assert real.work_rate > 0
+        assert real.log_problems["Traceback"] == 0
     for label in (
         "events sent",
         "ack p50 ms",
@@ -70,9 +72,11 @@ def test_quick_webhook_bench_on_sqlite_loses_and_duplicates_nothing() -> None:
         "all processed, s after the last 200",
         "ack -> first reply at the API p99 ms",
         "generator send lag p99 ms",
-        "goals (issue #4)",
+        "goals (issues #4, #12)",
+        "work rate, events/s",
+        "backlog drained, s after the last 200",
     ):
         assert label in text, label
     for label in ("events lost", "events duplicated"):
         row = next(line for line in lines if line.startswith(label))
-        assert row.split()[2] == "0", row
+        assert row.split()[2:4] == ["0", "0"], row

@@ -28,13 +28,16 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("work", "url", "where"),
     [
-        ("auto", "sqlite:///x.db", "inline"),
+        ("auto", "sqlite:///x.db", "apart"),
+        ("auto", "sqlite://", "inline"),
+        ("auto", "sqlite:///:memory:", "inline"),
         ("auto", "postgresql://u@h/db", "apart"),
+        ("inline", "sqlite:///x.db", "inline"),
         ("apart", "sqlite:///x.db", "apart"),
         ("elsewhere", "postgresql://u@h/db", "elsewhere"),
     ],
 )
-def test_auto_runs_the_work_apart_on_postgresql_and_inline_on_sqlite(
+def test_auto_runs_the_work_apart_unless_the_database_is_in_memory(
     monkeypatch: pytest.MonkeyPatch, work: str, url: str, where: str
 ) -> None:
     monkeypatch.setenv("MADOGUCHI_WORK", work)

@@ -170,7 +170,7 @@ class Server:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, *, extra_args: Sequence[str] = (), startup_timeout: float = 30.0) -> None:
+    def start(self, *, extra_args: Sequence[str] = (), startup_timeout: float = 60.0) -> None:
         args = [str(MADOGUCHI), "serve", "--host", self.host, "--port", str(self.port), *extra_args]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -207,7 +207,7 @@ class Server:
             self.process.kill()
         return self.process.wait(timeout=timeout)
 
-    def restart(self, *, extra_args: Sequence[str] = (), startup_timeout: float = 30.0) -> None:
+    def restart(self, *, extra_args: Sequence[str] = (), startup_timeout: float = 60.0) -> None:
         """Start a new process on the same database, environment and log (after ``stop`` or ``kill``).
 
         It takes the same port if it can, so webhooks and links keep working; if that port
@@ -257,7 +257,7 @@ def running_server(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
-    startup_timeout: float = 30.0,
+    startup_timeout: float = 60.0,
     attempts: int = 3,
 ) -> Iterator[Server]:
     """A started server; stopped on exit, its log printed if the block raised or the server crashed.

@@ -39,6 +39,7 @@ import pytest
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
+from storage import db
 from storage.db import make_engine, session_scope
 from storage.models import (
     Case,
@@ -347,12 +348,29 @@ def require(condition: object, why: str) -> None:
         pytest.fail(why)
 
 
+def _in_journal(engine: Engine) -> list[str]:
+    """The keys of the events still waiting in the SQLite inbound journal (none on PostgreSQL)."""
+    url = db.journal_url(engine.url.render_as_string(hide_password=False))
+    if url is None or not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    journal = db.make_engine(url, pool_size=1)
+    try:
+        with Session(db.reader(journal)) as session:
+            return list(session.exec(select(InboundEvent.key)).all())
+    finally:
+        journal.dispose()
+
+
 def pending_work(engine: Engine) -> tuple[int, int]:
-    """(stored events not processed yet, outbox rows not sent yet)."""
+    """(stored events not processed yet, the journal's included; outbox rows not sent yet).
+
+    The journal is read first: an event adopted meanwhile is in the database's table before it leaves the journal.
+    """
+    waiting = len(_in_journal(engine))
     with Session(engine) as session:
         events = session.exec(select(func.count()).where(InboundEvent.status == InboundStatus.PENDING)).one()
         sends = session.exec(select(func.count()).where(Outbox.status == OutboxStatus.PENDING)).one()
-    return int(events), int(sends)
+    return int(events) + waiting, int(sends)
 
 
 def settle(engine: Engine, timeout: float = WAIT) -> None:
@@ -689,8 +707,10 @@ def webhook(poster: Poster, channel: str, address: str, text: str) -> Sent:
 
 
 def stored_keys(engine: Engine) -> set[str]:
+    """Every stored event's key: still in the journal (read first, as in ``pending_work``) or in the database."""
+    waiting = set(_in_journal(engine))
     with Session(engine) as session:
-        return set(session.exec(select(InboundEvent.key)).all())
+        return waiting | set(session.exec(select(InboundEvent.key)).all())
 
 
 CONVERSATION = ("こんにちは", "介護の 相談を したいです", "ありがとう")

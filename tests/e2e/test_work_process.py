@@ -1,9 +1,9 @@
 """Where ``madoguchi serve`` runs the work behind the 200 (``MADOGUCHI_WORK``), as real processes.
 
-The default (``auto``) is apart on PostgreSQL, so the two-servers test runs it
-that way, and inline on SQLite, where the other e2e tests run. Here: apart, the
-work process exists and dies with ``serve`` even on SIGKILL; inline, elsewhere
-and auto on SQLite start none.
+The default (``auto``) is apart on both databases (on SQLite the webhooks store
+into the inbound journal, a file of its own), so every e2e test runs it that way.
+Here: apart, the work process exists and dies with ``serve`` even on SIGKILL;
+``MADOGUCHI_WORK_PROCESSES`` starts that many; inline and elsewhere start none.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _alive(pid: int) -> bool:
 
 def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path: Path) -> None:
     with running_server(
-        f"sqlite:///{tmp_path / 'apart.db'}", log_dir=tmp_path, env={"MADOGUCHI_WORK": "apart"}
+        f"sqlite:///{tmp_path / 'apart.db'}", log_dir=tmp_path, env={"MADOGUCHI_WORK": "auto"}
     ) as server:
         (worker,) = _children(server)
         assert _alive(worker)
@@ -50,8 +50,16 @@ def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path:
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("where", ["inline", "elsewhere", "auto"])
-def test_inline_elsewhere_and_auto_on_sqlite_start_no_second_process(tmp_path: Path, where: str) -> None:
+def test_serve_starts_as_many_work_processes_as_it_is_told(tmp_path: Path) -> None:
+    env = {"MADOGUCHI_WORK": "apart", "MADOGUCHI_WORK_PROCESSES": "2"}
+    with running_server(f"sqlite:///{tmp_path / 'two.db'}", log_dir=tmp_path, env=env) as server:
+        workers = _children(server)
+        assert len(workers) == 2 and all(_alive(worker) for worker in workers)
+        assert server.log().count("work ready") == 2
+
+
+@pytest.mark.parametrize("where", ["inline", "elsewhere"])
+def test_inline_and_elsewhere_start_no_second_process(tmp_path: Path, where: str) -> None:
     url = f"sqlite:///{tmp_path / 'one.db'}"
     with running_server(url, log_dir=tmp_path, env={"MADOGUCHI_WORK": where}) as server:
         assert _children(server) == []

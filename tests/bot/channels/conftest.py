@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.channels.base import Sender
 from bot.channels.web import WebSender
@@ -29,7 +29,7 @@ from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.web.app import Services, create_app
-from storage.models import Case
+from storage.models import Case, InboundEvent
 from storage.types import utcnow
 from tests.bot.web.conftest import log_in
 from tests.builders import URGENT_TEXT, arrival
@@ -63,6 +63,17 @@ class Platforms:
         raw = update if isinstance(update, bytes) else json.dumps(update, ensure_ascii=False).encode()
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
         return self.client.post("/webhooks/telegram", content=raw, headers=headers)
+
+    def stored(self) -> list[InboundEvent]:
+        """Every stored platform event: those the receiver adopted, then those still in the journal (SQLite)."""
+        engines = [self.services.engine]
+        if self.services.journal is not None and self.services.journal is not self.services.engine:
+            engines.append(self.services.journal)
+        rows: list[InboundEvent] = []
+        for engine in engines:
+            with Session(engine) as session:
+                rows += session.exec(select(InboundEvent).order_by(col(InboundEvent.id))).all()
+        return rows
 
     def settle(self, rounds: int = 3) -> None:
         """Run the receiver and the dispatcher until nothing is left to do (a few rounds)."""

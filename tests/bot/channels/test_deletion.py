@@ -138,10 +138,14 @@ def traces(engine: Engine, markers: Iterable[str]) -> dict[str, list[str]]:
 
 
 def file_traces(database_url: str, markers: Iterable[str]) -> dict[str, list[str]]:
-    """Which SQLite files (the database, its write-ahead log) hold a marker's bytes."""
+    """Which SQLite files (the database, the inbound journal, their write-ahead logs) hold a marker's bytes."""
     path = Path(database_url.removeprefix("sqlite:///"))
+    journal = db.journal_url(database_url)
+    assert journal is not None
     found: dict[str, list[str]] = defaultdict(list)
-    for file in (path, path.with_name(path.name + "-wal")):
+    files = [path, Path(journal.removeprefix("sqlite:///"))]
+    assert files[1].exists()  # the webhooks stored there
+    for file in (each for one in files for each in (one, one.with_name(one.name + "-wal"))):
         data = file.read_bytes() if file.exists() else b""
         for marker in markers:
             if any(form.encode() in data for form in _forms(marker)):
@@ -157,9 +161,10 @@ def _in_the_file_before(platforms: Platforms, database_url: str, markers: list[s
 
 
 def _assert_gone(platforms: Platforms, database_url: str, gone: list[str], kept: list[str]) -> None:
-    engine = platforms.services.engine
+    engine, journal = platforms.services.engine, platforms.services.journal
     assert traces(engine, gone) == {}
     assert set(traces(engine, kept)) == set(kept)  # the search does see what is still there
+    assert journal is not None and traces(journal, gone) == {}
     if database_url.startswith("sqlite"):
         assert file_traces(database_url, gone) == {}
         assert set(file_traces(database_url, kept)) == set(kept)

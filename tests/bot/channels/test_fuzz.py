@@ -41,7 +41,6 @@ from fastapi.testclient import TestClient
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
-from sqlmodel import Session, select
 
 from bot.conversation import Context, Reply
 from bot.desk.outgoing import queue_out
@@ -105,6 +104,8 @@ def _reset(platforms: Platforms) -> None:
     with session_scope(platforms.services.engine) as session:
         for table in (InboundEvent, SeenEvent, Outbox):
             session.execute(delete(table))
+    with session_scope(platforms.services.journal or platforms.services.engine) as session:
+        session.execute(delete(InboundEvent))
     for fake in (platforms.line, platforms.telegram):
         fake.script.calls.clear()
         fake.script.failures.clear()
@@ -115,8 +116,7 @@ def _reset(platforms: Platforms) -> None:
 
 
 def _rows(platforms: Platforms) -> list[InboundEvent]:
-    with Session(platforms.services.engine) as session:
-        return list(session.exec(select(InboundEvent)).all())
+    return platforms.stored()
 
 
 def _later(hours: int) -> Callable[[], dt.datetime]:

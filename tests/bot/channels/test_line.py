@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from storage.db import session_scope
-from storage.models import Case, CaseStatus, Coordinator, InboundEvent, Message, Outbox, OutboxStatus
+from storage.models import Case, CaseStatus, Coordinator, Message, Outbox, OutboxStatus
 from tests.bot.channels.conftest import Platforms, line_signature
 from tests.builders import URGENT_TEXT, coordinator
 from tests.fakes.events import USER, line_body, line_event, line_postback, line_text
@@ -35,8 +35,7 @@ def test_a_wrong_or_missing_signature_stores_nothing(platforms: Platforms) -> No
     assert platforms.post_line(body, signature="").status_code == 401
     raw = b'{"events": []}'
     assert platforms.post_line(raw, signature=line_signature(raw, "another-secret")).status_code == 401
-    with Session(platforms.services.engine) as session:
-        assert session.exec(select(InboundEvent)).all() == []
+    assert platforms.stored() == []
 
 
 def test_the_console_verify_requests_are_answered_without_a_send(platforms: Platforms) -> None:

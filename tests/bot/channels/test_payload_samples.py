@@ -224,8 +224,7 @@ def fresh(servers: Servers, ctx: Context, tmp_path: Path) -> Iterator[Platforms]
 
 
 def _rows(platforms: Platforms) -> list[InboundEvent]:
-    with Session(platforms.services.engine) as session:
-        return list(session.exec(select(InboundEvent)).all())
+    return platforms.stored()
 
 
 def _said_in(platforms: Platforms) -> list[str]:
