@@ -256,6 +256,8 @@ def test_a_quick_reply_fills_the_box_to_be_edited_and_the_edited_text_reaches_th
     for chip in chips.all()[:2]:
         found = box(chip)
         assert found["y"] + found["height"] <= box(reply_box)["y"] + 1, "a quick reply covers the reply box"
+    shown = reply_box.evaluate("(box) => box.clientHeight >= box.scrollHeight")
+    assert shown, "the reply box hides part of the quick reply: it should grow to show it all"
     shoot(page, "case-quick-replies")
 
     # Edited as any text, then a second quick reply goes under it on a new line.
