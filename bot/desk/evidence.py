@@ -12,14 +12,14 @@ is shown as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.desk.labels import Worded
+from bot.conversation.casewords import CASE_WORDS
+from bot.conversation.worded import Filled, Worded
 from intents.yamlfile import load_yaml_file
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
@@ -27,13 +27,13 @@ EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 _RULE = re.compile(r"^rule (?P<rule>[a-z_]+): (?P<words>.*?)(?P<notes>(?: \([a-z_:., 0-9]+\))*)$")
 _MODEL = re.compile(r"^model (?P<intent>[a-z_]+) (?P<score>\d+(?:\.\d+)?)$")
 _DOUBT = re.compile(r"model urgent (?P<score>\d+(?:\.\d+)?)")
-_CHECKING = "確認中: "  # the engine's mark on a reason still being asked about (bot/conversation/engine.py)
+_CHECKING = CASE_WORDS.reasons.checking_mark  # the engine's mark on a reason still being asked about
 
 
 class Lines(Worded):
     """How a reason's line is written."""
 
-    FILLED: ClassVar[Mapping[str, tuple[str, ...]]] = {
+    FILLED: ClassVar[Filled] = {
         "checking": ("reason",),
         "model": ("label", "percent"),
         "cue": ("words",),

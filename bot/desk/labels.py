@@ -8,43 +8,21 @@ template without its ``{field}``, or two equal keys fail the load (at import), a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from bot.channels import registry
+from bot.conversation.worded import Filled, Worded
 from intents.yamlfile import load_yaml_file
 
 LABELS_FILE = Path(__file__).with_name("labels.yaml")
 
 
-class Worded(BaseModel):
-    """A section of words, read strictly; ``FILLED`` names the ``{fields}`` the code fills into each template."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-    FILLED: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-
-    @model_validator(mode="after")
-    def _templates_have_their_fields(self) -> Self:
-        for key, fields in self.FILLED.items():
-            template = self._template(key)
-            missing = [field for field in fields if "{" + field + "}" not in template]
-            if missing:
-                raise ValueError(f"{key}: {template!r} lacks {missing}: the code fills them")
-        return self
-
-    def _template(self, key: str) -> str:
-        """``key`` is a field, or ``field.code`` for a code in a mapping of words."""
-        field, _, code = key.partition(".")
-        value = getattr(self, field)
-        return str(value.get(code, "{}") if code else value)
-
-
 class EventDetails(Worded):
-    FILLED = {"paged": ("level", "names"), "reason": ("reason",)}
+    FILLED: ClassVar[Filled] = {"paged": ("level", "names"), "reason": ("reason",)}
     paged: str
     paged_nobody: str
     reason: str
@@ -52,7 +30,7 @@ class EventDetails(Worded):
 
 
 class PhoneClaim(Worded):
-    FILLED = {"won": ("case",), "taken": ("case",), "not_yours": ("case",)}
+    FILLED: ClassVar[Filled] = {"won": ("case",), "taken": ("case",), "not_yours": ("case",)}
     won: str
     taken: str
     not_yours: str
@@ -64,7 +42,12 @@ class EscalationReasons(Worded):
 
 
 class Page(Worded):
-    FILLED = {"title": ("head", "case", "why"), "town": ("town",), "what": ("intents",), "round": ("round",)}
+    FILLED: ClassVar[Filled] = {
+        "title": ("head", "case", "why"),
+        "town": ("town",),
+        "what": ("intents",),
+        "round": ("round",),
+    }
     urgent: str
     normal: str
     title: str
@@ -78,7 +61,7 @@ class Page(Worded):
 
 
 class Durations(Worded):
-    FILLED = {"minutes": ("minutes",), "hours": ("hours",), "hours_minutes": ("hours", "minutes")}
+    FILLED: ClassVar[Filled] = {"minutes": ("minutes",), "hours": ("hours",), "hours_minutes": ("hours", "minutes")}
     under_a_minute: str
     minutes: str
     hours: str
@@ -92,7 +75,7 @@ class Slots(Worded):
 
 
 class Reports(Worded):
-    FILLED = {"hour": ("hour",)}
+    FILLED: ClassVar[Filled] = {"hour": ("hour",)}
     weekdays: tuple[str, str, str, str, str, str, str]
     hour: str
     unknown_town: str
@@ -109,7 +92,7 @@ class Reports(Worded):
 
 
 class Terminal(Worded):
-    FILLED = {"intro": ("region",)}
+    FILLED: ClassVar[Filled] = {"intro": ("region",)}
     bot: str
     coordinator: str
     system: str
@@ -118,7 +101,7 @@ class Terminal(Worded):
 
 
 class Labels(Worded):
-    FILLED = {"problems.reply_long": ("limit",)}
+    FILLED: ClassVar[Filled] = {"problems.reply_long": ("limit",)}
     intents: dict[str, str]
     who: dict[str, str]
     events: dict[str, str]

@@ -13,10 +13,15 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import BaseModel
 
+from bot.channels import line, telegram
+from bot.channels.media import MediaKind, MediaWords, media_name
+from bot.conversation.casewords import CASEWORDS_FILE, CaseWords, casewords
+from bot.conversation.model import Slot
 from bot.desk import labels as labels_module
 from bot.desk.evidence import EvidenceWords
 from bot.desk.labels import LABELS_FILE, WORDS, Labels, duration, labels
@@ -113,7 +118,7 @@ def _fields(model: type[BaseModel], path: str = "") -> Iterator[tuple[str, str]]
             yield from _fields(kind, f"{path}{name}.")
 
 
-@pytest.mark.parametrize("model", [Labels, EvidenceWords])
+@pytest.mark.parametrize("model", [Labels, EvidenceWords, CaseWords])
 def test_every_key_of_the_schema_is_read_by_the_code(model: type[BaseModel]) -> None:
     read = {node.attr for tree in _trees() for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     unread = [path for path, name in _fields(model) if name not in read]
@@ -141,3 +146,19 @@ def test_a_missing_key_or_a_template_without_its_field_fails_the_load(tmp_path: 
 )
 def test_durations_read_as_before(minutes: float, shown: str) -> None:
     assert duration(minutes) == shown
+
+
+def test_every_intake_question_has_a_name_for_the_coordinator(tmp_path: Path) -> None:
+    assert casewords().slots.keys() == set(Slot)
+    without = tmp_path / "casewords.yaml"
+    without.write_text(CASEWORDS_FILE.read_text("utf-8").replace("  phone: 電話番号\n", ""), "utf-8")
+    with pytest.raises(ValueError, match="phone"):
+        casewords(without)
+
+
+def test_every_kind_of_media_has_words_and_a_channel_that_names_it() -> None:
+    kinds = set(get_args(MediaKind))
+    assert set(MediaWords.model_fields) == kinds
+    named = set(line.MEDIA_KINDS.values()) | {kind for _, kind in telegram.MEDIA_KINDS} | {"other"}
+    assert named == kinds, "media words no channel uses"
+    assert media_name(None) == media_name("other") == "（メッセージ）"
