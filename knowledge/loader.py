@@ -9,7 +9,7 @@ filled, ids are unique). Every problem is collected, not just the first, so
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -125,6 +125,14 @@ def _sourced(obj: BaseModel, path: str) -> Iterator[tuple[str, Sourced]]:
                 yield from _sourced(item, child.removeprefix(" -> "))
 
 
+def _unfillable(template: str, kb: KnowledgeBase, kinds: Iterable[str], name: str, where: str) -> Iterator[Problem]:
+    """A problem for each placeholder in ``template`` that no region could ever fill."""
+    for group, field_name in placeholders(template):
+        reason = check_placeholder(group, field_name, kb.lines, kinds)
+        if reason:
+            yield Problem(name, where, reason)
+
+
 def _cross_check(kb: KnowledgeBase, files: dict[str, BaseModel], problems: list[Problem]) -> None:
     kinds = {resource.kind for region in kb.regions.values() for resource in region.resources}
     for name, model in files.items():
@@ -140,10 +148,12 @@ def _cross_check(kb: KnowledgeBase, files: dict[str, BaseModel], problems: list[
         if model.region is not None and model.region not in kb.regions:
             problems.append(Problem(name, "region", f"unknown region {model.region!r}"))
         for index, entry in enumerate(model.entries):
-            for group, field_name in placeholders(entry.answer):
-                reason = check_placeholder(group, field_name, kb.lines, kinds)
-                if reason:
-                    problems.append(Problem(name, f"entries -> {index} -> answer", reason))
+            problems.extend(_unfillable(entry.answer, kb, kinds, name, f"entries -> {index} -> answer"))
+    for name, model in files.items():
+        if isinstance(model, Region):
+            for index, reply in enumerate(model.quick_replies):
+                for words in (reply.text, reply.anonymous or ""):
+                    problems.extend(_unfillable(words, kb, kinds, name, f"quick_replies -> {index}"))
     faq_ids = Counter(entry.id for entries in kb.faq.values() for entry in entries)
     problems.extend(Problem("faq", entry_id, "FAQ id used more than once") for entry_id, n in faq_ids.items() if n > 1)
     resource_ids = Counter(r.id for region in kb.regions.values() for r in region.resources)

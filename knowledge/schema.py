@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _PHONE = re.compile(r"^(1\d{2}|#\d{4}|0\d{1,4}-\d{1,4}-\d{3,4}|0570-\d{6})$")  # 119, #8008, 0153-73-3178
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -133,6 +133,37 @@ class Resource(Sourced):
     summary: str = Field(description="one or two plain sentences for a reply")
 
 
+#: The one placeholder of a quick reply that is not a fact: the name the person was told (see ``QuickReply``).
+NAME_PLACEHOLDER = "{name}"
+_BARE_PLACEHOLDER = re.compile(r"\{(?![a-z_]+\.[a-z0-9_-]+\})[^{}]*\}")
+
+
+class QuickReply(_Strict):
+    """A canned text a coordinator taps into the reply box of the case page, edits, then sends.
+
+    Never sent with one tap: it only fills the box. ``{name}`` is the name the person was told when the
+    case was claimed; a text that uses it needs ``anonymous``, its words for a coordinator named only
+    as 「相談員」. Facts are placeholders as in FAQ answers (``{hub.phone}``); a reply whose fact is
+    unknown in the region is not offered there.
+    """
+
+    label: str = Field(min_length=1, max_length=10, description="the button's few words")
+    text: str = Field(min_length=1, max_length=500)
+    anonymous: str | None = Field(default=None, min_length=1, max_length=500, description="``text`` without a name")
+
+    @model_validator(mode="after")
+    def _name_has_an_anonymous_twin(self) -> QuickReply:
+        for words in (self.text, self.anonymous or ""):
+            bare = [found for found in _BARE_PLACEHOLDER.findall(words) if found != NAME_PLACEHOLDER]
+            if bare:
+                raise ValueError(f"unknown placeholders {bare}: only {NAME_PLACEHOLDER} and facts like {{hub.phone}}")
+        if NAME_PLACEHOLDER in self.text and self.anonymous is None:
+            raise ValueError(f"a text with {NAME_PLACEHOLDER} needs `anonymous`, for a coordinator named only by role")
+        if self.anonymous is not None and NAME_PLACEHOLDER in self.anonymous:
+            raise ValueError(f"`anonymous` is for a coordinator without a name shown: no {NAME_PLACEHOLDER}")
+        return self
+
+
 class Region(_Strict):
     """A region served by one hub: its towns, its hub and its resources."""
 
@@ -147,6 +178,18 @@ class Region(_Strict):
     hub: Hub
     resources: list[Resource] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="gaps the sources name, for coordinators")
+    quick_replies: list[QuickReply] = Field(
+        default_factory=list, description="canned texts for the coordinator's reply box, in the order shown"
+    )
+
+    @field_validator("quick_replies")
+    @classmethod
+    def _quick_reply_labels_differ(cls, replies: list[QuickReply]) -> list[QuickReply]:
+        labels = [reply.label for reply in replies]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"quick reply labels used more than once: {twice}")
+        return replies
 
     @model_validator(mode="after")
     def _readings_are_of_towns(self) -> Region:

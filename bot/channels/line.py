@@ -57,6 +57,7 @@ from linebot.v3.webhooks import (
 
 from bot.channels.base import Arrival, ClaimPress, Outgoing, Stored, Translation
 from bot.channels.errors import MONTHLY_LIMIT, BadSignature, DeliveryError
+from bot.channels.media import MediaKind, media_name
 from bot.channels.split import split_text, strict_json
 from bot.conversation.model import Inbound, Kind
 
@@ -68,13 +69,14 @@ DEFAULT_API = "https://api.line.me"
 TEXT_LIMIT, MESSAGES_PER_CALL, QUICK_REPLIES, LABEL_LIMIT = 5000, 5, 13, 20
 #: The console's old "Verify" sent dummy events with these reply tokens; replying to them fails.
 DUMMY_TOKENS = frozenset({"0" * 32, "f" * 32})
-MEDIA_NAMES = {
-    "image": "（写真）",
-    "video": "（動画）",
-    "audio": "（音声）",
-    "file": "（ファイル）",
-    "location": "（位置情報）",
-    "sticker": "（スタンプ）",
+#: LINE's message types that are not text, by the transcript's kind (``bot/channels/media.yaml``).
+MEDIA_KINDS: dict[str, MediaKind] = {
+    "image": "photo",
+    "video": "video",
+    "audio": "audio",
+    "file": "file",
+    "location": "location",
+    "sticker": "sticker",
 }
 #: Seconds a call to LINE may take: well under the outbox lease (60 s), so a slow call is never sent twice
 #: by two workers (the SDK's own default is 300 s).
@@ -192,7 +194,7 @@ class LineChannel:
                 self._in_background(self.show_loading(address))  # never holds up the message itself
                 return Translation(arrivals=(arrive(message.text),))
             kind_name = str(getattr(message, "type", "") or "")
-            return Translation(arrivals=(arrive(MEDIA_NAMES.get(kind_name, "（メッセージ）"), Kind.MEDIA),))
+            return Translation(arrivals=(arrive(media_name(MEDIA_KINDS.get(kind_name)), Kind.MEDIA),))
         return Translation(notes=(f"ignored {type(event).__name__}",))
 
     def _unreadable(self, stored: Stored, received_at: dt.datetime, why: str) -> Translation:
@@ -209,7 +211,7 @@ class LineChannel:
         if message.get("type") == "text" and isinstance(text, str):
             inbound = Inbound(text, received_at)
         else:
-            inbound = Inbound(MEDIA_NAMES.get(str(message.get("type")), "（メッセージ）"), received_at, kind=Kind.MEDIA)
+            inbound = Inbound(media_name(MEDIA_KINDS.get(str(message.get("type")))), received_at, kind=Kind.MEDIA)
         arrival = Arrival(NAME, stored.address, inbound, stored.key, reply_token=token)
         return Translation(arrivals=(arrival,), notes=(f"read by hand ({why})",))
 

@@ -32,6 +32,7 @@ from telegram.ext import (
 
 from bot.channels.base import Arrival, ClaimPress, Outgoing, Stored, Translation
 from bot.channels.errors import BadSignature, DeliveryError
+from bot.channels.media import MediaKind, media_name
 from bot.channels.split import split_text, strict_json
 from bot.conversation.model import Inbound, Kind
 
@@ -42,17 +43,18 @@ DEFAULT_API = "https://api.telegram.org"
 TEXT_LIMIT = 4096
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MEDIA_NAMES = (
-    ("photo", "（写真）"),
-    ("sticker", "（スタンプ）"),
-    ("voice", "（音声）"),
-    ("audio", "（音声）"),
-    ("video", "（動画）"),
-    ("video_note", "（動画）"),
-    ("animation", "（動画）"),
-    ("document", "（ファイル）"),
-    ("location", "（位置情報）"),
-    ("contact", "（連絡先）"),
+#: A message's fields that are not text, in the order they are looked for, with the transcript's kind.
+MEDIA_KINDS: tuple[tuple[str, MediaKind], ...] = (
+    ("photo", "photo"),
+    ("sticker", "sticker"),
+    ("voice", "audio"),
+    ("audio", "audio"),
+    ("video", "video"),
+    ("video_note", "video"),
+    ("animation", "video"),
+    ("document", "file"),
+    ("location", "location"),
+    ("contact", "contact"),
 )
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -184,8 +186,8 @@ class TelegramChannel:
 
     async def _on_other(self, update: Update, context: Context) -> None:
         message = update.effective_message
-        name = next((label for field, label in MEDIA_NAMES if message and getattr(message, field, None)), None)
-        self._arrive(update, name or "（メッセージ）", Kind.MEDIA)
+        kind = next((kind for field, kind in MEDIA_KINDS if message and getattr(message, field, None)), None)
+        self._arrive(update, media_name(kind), Kind.MEDIA)
 
     async def _on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query

@@ -433,6 +433,7 @@ def rota_show(region: Annotated[str, typer.Option(help="region of the rota")]) -
 def kb_check() -> None:
     """Validate every knowledge-base file against its schema; report file, entry and field."""
     from bot.conversation.texts import Texts, TextsError
+    from bot.desk.quick_replies import for_case
     from knowledge.loader import check
 
     kb, problems = check()
@@ -456,12 +457,17 @@ def kb_check() -> None:
         answers = kb.answers(region.id)
         typer.echo(
             f"region {region.id} ({region.name}): {len(region.towns)} towns, {len(region.resources)} resources, "
-            f"{len(answers)} FAQ answers ({sum(len(a.entry.questions) for a in answers)} question variants)"
+            f"{len(answers)} FAQ answers ({sum(len(a.entry.questions) for a in answers)} question variants), "
+            f"{len(region.quick_replies)} quick replies"
         )
         for entry_id, reason in kb.unavailable(region.id):
             typer.echo(f"  warning: FAQ {entry_id} not offered here: {reason}")
         for key, line in texts.dropped_lines(region.id):
             typer.echo(f"  warning: reply {key!r} leaves out a line here: {line.strip()}")
+        offered = {reply.label for reply in for_case(kb, region.id, None)}
+        for reply in region.quick_replies:
+            if reply.label not in offered:
+                typer.echo(f"  warning: quick reply {reply.label!r} not offered here (a fact is unknown): {reply.text}")
     if bad_topics:
         raise typer.Exit(1)
     typer.echo("knowledge base OK")

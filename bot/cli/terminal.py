@@ -20,16 +20,17 @@ from bot.channels.web import WebSender
 from bot.conversation import Choice, Inbound, Reply
 from bot.desk import Desk
 from bot.desk.inbox import deliver
+from bot.desk.labels import WORDS
 from bot.runtime.dispatcher import Dispatcher
 from storage import messages, people
 from storage.models import Direction, row_id
 from storage.types import utcnow
 
 Printer = Callable[[str], None]
-LATER = {Direction.COORDINATOR: "相談員", Direction.SYSTEM: "お知らせ"}
+LATER = {Direction.COORDINATOR: WORDS.terminal.coordinator, Direction.SYSTEM: WORDS.terminal.system}
 
 
-def _show(reply: Reply, echo: Printer, who: str = "まどぐち") -> None:
+def _show(reply: Reply, echo: Printer, who: str = WORDS.terminal.bot) -> None:
     pad = " " * (len(who) * 2 + 2)
     echo(f"{who}> " + reply.text.replace("\n", "\n" + pad))
     if reply.choices:
@@ -69,13 +70,11 @@ def run_chat(desk: Desk, engine: Engine, read: Callable[[str], str], echo: Print
     address = "terminal-" + secrets.token_hex(6)
     later = _Later(engine, desk, address)
     region = desk.ctx.kb.region(desk.region).name
-    echo(
-        f"（{region}・ためしの会話です。番号を打つとボタンを押せます。Enter だけで新しい返事を見ます。終わりは Ctrl-D）"
-    )
+    echo(WORDS.terminal.intro.format(region=region))
     choices: tuple[Choice, ...] = ()
     while True:
         try:
-            text = read("あなた> ")
+            text = read(f"{WORDS.terminal.you}> ")
         except (EOFError, KeyboardInterrupt):
             echo("")
             return

@@ -34,6 +34,7 @@ from functools import cached_property
 
 from bot.conversation import intake, situation
 from bot.conversation.answers import UNKNOWN, AnswerReader, AnswerWords, Town
+from bot.conversation.casewords import CASE_WORDS
 from bot.conversation.effects import (
     AskConsent,
     AwaitAnswer,
@@ -313,7 +314,7 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None, *, tel
         turn.say(Say.GREETING, texts.choices("menu"))
         return turn.done()
     if texts.means("human", inbound.text):
-        _escalate(turn, ("本人が担当者との会話を希望",), inbound.text)
+        _escalate(turn, (CASE_WORDS.reasons.asked_for_person,), inbound.text)
         turn.say(Say.HUMAN)
         return turn.done()
 
@@ -486,7 +487,7 @@ def _check(turn: _Turn, reading: Classification, text: str) -> Outcome:
     facts = _merge(turn.state.facts, reading.intents, (), _evidence(reading), text)
     turn.state = replace(turn.state, facts=facts, phase=Phase.CHECK, asking=None, checking=kind)
     turn.say(situation.CHECKS[kind].question, turn.ctx.texts.choices("check"))
-    _escalate(turn, tuple(f"確認中: {reason}" for reason in reading.check_because), text)
+    _escalate(turn, tuple(CASE_WORDS.reasons.checking.format(reason=reason) for reason in reading.check_because), text)
     turn.effects.append(AwaitAnswer(page_on_silence=bool(reading.cues)))
     return turn.done()
 
@@ -508,19 +509,21 @@ def _check_answered(turn: _Turn, inbound: Inbound, reading: Classification | Non
         chosen is None and calm and turn.ctx.texts.is_plain_answer("no", inbound.text)
     ):
         turn.state = replace(turn.state, phase=Phase.IDLE, checking=None)
-        turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: いいえ",), (), None))
+        turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), (CASE_WORDS.reasons.check_no,), (), None))
         _update(turn)
         turn.say(Say.CHECK_NO)
         return turn.done()
     stops = chosen is None and calm and turn.ctx.texts.means("stop", inbound.text)
     if stops and kind in QUIET_STOP_CHECKS:  # 「やっぱやめる」 to a question about tiredness: no more questions
         turn.state = replace(turn.state, phase=Phase.IDLE, checking=None)
-        turn.state = replace(turn.state, facts=_merge(turn.state.facts, (), ("確認: 答えずに終了",), (), None))
+        turn.state = replace(
+            turn.state, facts=_merge(turn.state.facts, (), (CASE_WORDS.reasons.check_stopped,), (), None)
+        )
         _update(turn)
         turn.say(Say.STOP_INTAKE_AT_RISK)  # the numbers and an open door; the case stays in the queue
         return turn.done()
     said_yes = (chosen is not None and chosen.value == "yes") or turn.ctx.texts.is_short_answer("yes", inbound.text)
-    reason = "確認の 質問に「はい」" if said_yes else "確認の 返事が はっきりしない（念のため）"
+    reason = CASE_WORDS.reasons.check_yes if said_yes else CASE_WORDS.reasons.check_unclear
     check = situation.CHECKS[kind]
     facts = _merge(turn.state.facts, (check.intent,) if check.intent else (), (), (), None)
     turn.state = replace(turn.state, phase=Phase.IDLE, facts=facts)
@@ -672,7 +675,7 @@ def _stop_intake(turn: _Turn) -> Outcome:
     if turn.state.escalated:
         _update(turn)
     else:
-        _escalate(turn, ("本人が途中で終了",), None)
+        _escalate(turn, (CASE_WORDS.reasons.stopped,), None)
     return turn.done()
 
 
@@ -779,7 +782,7 @@ def _take_details(turn: _Turn) -> None:
 
 
 def _call_a_person(turn: _Turn) -> None:
-    _escalate(turn, ("質問に答えられず、担当者を希望",), None)
+    _escalate(turn, (CASE_WORDS.reasons.could_not_answer,), None)
     turn.say(Say.HUMAN)
 
 

@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.conversation.casewords import CASE_WORDS
 from bot.conversation.model import HEALTH_SLOTS, PersonState, Slot
 
-SLOT_LABELS: dict[Slot, str] = {
-    Slot.TOWN: "町",
-    Slot.ROLE: "書いた人",
-    Slot.WHAT: "なにがあったか",
-    Slot.OTHERS: "そばにいる人",
-    Slot.MEDICAL: "医療的ケア・薬",
-    Slot.CONTACT: "連絡方法",
-    Slot.PHONE: "電話番号",
-}
+SLOT_LABELS: dict[Slot, str] = CASE_WORDS.slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +29,18 @@ class CaseSummary:
 
     def lines(self) -> list[str]:
         """The summary as short lines, most important first."""
-        head = "【緊急】" if self.urgent else "【通常】"
+        words = CASE_WORDS.summary
+        head = words.urgent if self.urgent else words.normal
         out = [f"{head} {' / '.join(self.intents)}"]
         if self.opening:
-            out.append(f"最初のメッセージ: {self.opening}")
+            out.append(words.opening.format(text=self.opening))
         out += [f"{label}: {value}" for label, value in self.answers]
         if self.skipped:
-            out.append(f"答えなかった質問: {'、'.join(self.skipped)}")
-        consent = {True: "あり", False: "なし（健康・障がいの情報は記録していません）", None: "まだ聞いていません"}
-        out.append(f"記録への同意: {consent[self.consent]}")
+            out.append(words.skipped.format(slots="、".join(self.skipped)))
+        consent = {True: words.consent_yes, False: words.consent_no, None: words.consent_unasked}
+        out.append(words.consent.format(answer=consent[self.consent]))
         if self.reasons:
-            out.append(f"緊急と判断した理由: {'; '.join(self.reasons)}")
+            out.append(words.reasons.format(reasons="; ".join(self.reasons)))
         return out
 
 

@@ -18,20 +18,13 @@ from bot.conversation import Reply
 from bot.conversation.codec import decode, encode
 from bot.conversation.engine import close, join
 from bot.desk import Desk, paging
-from bot.desk.labels import PHONE_CLAIM, PROBLEMS
+from bot.desk.labels import PHONE_CLAIM, PROBLEMS, WORDS
 from bot.desk.outgoing import queue_out, to_person
 from storage import cases, links, people
 from storage.models import Case, CaseStatus, Coordinator, Direction, Household, Person, row_id
 
-#: How a case can end, as the hub reports it (seed 000's 実績).
-OUTCOMES = (
-    "緊急の受け入れ・短期入所につないだ",
-    "訪問・電話で対応した",
-    "相談支援・サービスにつないだ",
-    "情報を伝えて解決した",
-    "連絡がとれなかった",
-    "その他",
-)
+#: How a case can end, as the hub reports it (seed 000's 実績; ``labels.yaml``).
+OUTCOMES = WORDS.outcomes
 REPLY_LIMIT = 2000  # characters; the channels split longer texts, but a coordinator's reply this long is a mistake
 
 
@@ -196,9 +189,9 @@ def claim_by_phone(session: Session, desk: Desk, channel: str, address: str, cas
         return False
     try:
         won = claim(session, desk, person, case_id, at)
-        text = (PHONE_CLAIM["won"] if won else PHONE_CLAIM["taken"]).format(case=case_id)
+        text = (PHONE_CLAIM.won if won else PHONE_CLAIM.taken).format(case=case_id)
     except CaseworkError:
-        text = PHONE_CLAIM["not_yours"].format(case=case_id)
+        text = PHONE_CLAIM.not_yours.format(case=case_id)
     if desk.public_url and text:
         text += f"\n{desk.public_url.rstrip('/')}/coordinator/cases/{case_id}"
     queue_out(session, channel, address, [(Reply(text), None)], at, case_id, kind="notice")
@@ -212,6 +205,12 @@ def _plain(text: str) -> str:
 
 def earlier_cases(session: Session, case: Case) -> Sequence[Case]:
     return cases.earlier_of_person(session=session, case=case)
+
+
+def named_to_person(session: Session, case: Case) -> bool:
+    """Whether the person was told a coordinator's name when the case was claimed (not only 「相談員」)."""
+    person = _person(session, case)
+    return person is not None and bool(decode(person.state, person.region).human)
 
 
 def _person(session: Session, case: Case) -> Person | None:
@@ -232,7 +231,7 @@ def _join(session: Session, desk: Desk, case: Case, name: str | None, at: dt.dat
 
 # --- registered households ------------------------------------------------------------------
 
-FLAGS = ("独居", "8050", "医療的ケア", "強度行動障害", "高齢の介護者", "その他")
+FLAGS = WORDS.household_flags
 
 
 def save_household(

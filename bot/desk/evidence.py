@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.conversation.casewords import CASE_WORDS
+from bot.conversation.worded import Filled, Worded
 from intents.yamlfile import load_yaml_file
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
@@ -24,7 +27,27 @@ EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 _RULE = re.compile(r"^rule (?P<rule>[a-z_]+): (?P<words>.*?)(?P<notes>(?: \([a-z_:., 0-9]+\))*)$")
 _MODEL = re.compile(r"^model (?P<intent>[a-z_]+) (?P<score>\d+(?:\.\d+)?)$")
 _DOUBT = re.compile(r"model urgent (?P<score>\d+(?:\.\d+)?)")
-_CHECKING = "確認中: "
+_CHECKING = CASE_WORDS.reasons.checking_mark  # the engine's mark on a reason still being asked about
+
+
+class Lines(Worded):
+    """How a reason's line is written."""
+
+    FILLED: ClassVar[Filled] = {
+        "checking": ("reason",),
+        "model": ("label", "percent"),
+        "cue": ("words",),
+        "doubted": ("percent",),
+        "set_aside": ("labels",),
+        "flagged": ("labels",),
+    }
+    checking: str
+    model: str
+    words_matched: str
+    cue: str
+    doubted: str
+    set_aside: str
+    flagged: str
 
 
 class EvidenceWords(BaseModel):
@@ -33,6 +56,7 @@ class EvidenceWords(BaseModel):
     rules: dict[str, str]
     modifiers: dict[str, str]
     model: dict[str, str]
+    lines: Lines
 
 
 @cache
@@ -42,30 +66,32 @@ def words(path: Path = EVIDENCE_FILE) -> EvidenceWords:
 
 def explain(reason: str) -> str:
     """One reason as a coordinator reads it (see the module docstring for the forms it knows)."""
-    if reason.startswith(_CHECKING):
-        return f"確認中（本人に 質問しています）: {explain(reason.removeprefix(_CHECKING))}"
     known = words()
+    if reason.startswith(_CHECKING):
+        return known.lines.checking.format(reason=explain(reason.removeprefix(_CHECKING)))
     if found := _MODEL.match(reason):
         label = known.model.get(found["intent"], found["intent"])
-        return f"文全体の 読み取り: {label}（確からしさ {_percent(found['score'])}）"
+        return known.lines.model.format(label=label, percent=_percent(found["score"]))
     found = _RULE.match(reason)
     if found is None:
         return reason
     cue = "・".join(f"「{word}」" for word in found["words"].split("+") if word)
-    line = known.rules.get(found["rule"], "ことばの 一致") + (f"（ことば: {cue}）" if cue else "")
+    line = known.rules.get(found["rule"], known.lines.words_matched) + (
+        known.lines.cue.format(words=cue) if cue else ""
+    )
     for note in re.findall(r" \(([^()]*)\)", found["notes"]):
-        line += _note(note, known)
+        line += " " + _note(note, known)
     return line
 
 
 def _note(note: str, known: EvidenceWords) -> str:
     if doubt := _DOUBT.fullmatch(note):
-        return f" — 文全体の 読み取りでは 緊急の 可能性が 低い（{_percent(doubt['score'])}）ため、確認"
+        return known.lines.doubted.format(percent=_percent(doubt["score"]))
     names = note.removeprefix("set aside: ").split(", ")
     labels = "・".join(known.modifiers.get(name, name) for name in names)
     if note.startswith("set aside: "):
-        return f" — 考えに 入れていません（{labels}）"
-    return f" — {labels} として 書かれているため、確認"
+        return known.lines.set_aside.format(labels=labels)
+    return known.lines.flagged.format(labels=labels)
 
 
 def _percent(score: str) -> str:

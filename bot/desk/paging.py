@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot.conversation.texts import Say
 from bot.desk import linking
 from bot.desk.desk import Desk
-from bot.desk.labels import INTENT_LABELS
+from bot.desk.labels import INTENT_LABELS, WORDS
 from storage import cases, people
 from storage.models import Case, CaseStatus, Coordinator, RotaSlot, row_id
 
@@ -62,13 +62,8 @@ def serving(session: Session, region: str) -> list[Coordinator]:
     return [person for person in everyone if region in person.regions]
 
 
-LEVEL_NAMES = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}
-REASONS = {
-    "news": "新しい 知らせ",
-    "reassigned": "わたされました",
-    "grouped": "Webチャットから 緊急の 相談が 続いています。受付で ほかの ケースも 見てください",
-    "undelivered": "緊急の 返事が 届いていません",
-}
+LEVEL_NAMES = WORDS.page.levels
+REASONS = WORDS.page.reasons
 OPENING_CHARS = 80
 
 
@@ -76,12 +71,16 @@ def page_text(case: Case, level: int, public_url: str | None, reason: str | None
     """What a coordinator's phone shows: how urgent, which town, what happened, and where to read more.
 
     ``round_``: how many times everyone was paged before this page (0 for the first time)."""
-    head = "【緊急】" if case.urgent else "【相談】"
+    words = WORDS.page
     why = REASONS.get(reason or "", "") or LEVEL_NAMES.get(level, "")
     if round_:
-        why += f"・{round_ + 1}回目"
-    lines = [f"{head}まどぐち ケース #{case.id}（{why}）", f"町: {case.town or '未確認'}"]
-    lines.append("内容: " + "、".join(INTENT_LABELS.get(intent, intent) for intent in case.intents))
+        why += words.round.format(round=round_ + 1)
+    head = words.urgent if case.urgent else words.normal
+    lines = [
+        words.title.format(head=head, case=case.id, why=why),
+        words.town.format(town=case.town or words.unknown_town),
+    ]
+    lines.append(words.what.format(intents="、".join(INTENT_LABELS.get(intent, intent) for intent in case.intents)))
     opening = case.summary.get("opening")
     if opening:
         lines.append("「" + (opening if len(opening) <= OPENING_CHARS else opening[:OPENING_CHARS] + "…") + "」")
@@ -94,7 +93,7 @@ def _page_payload(
     case: Case, level: int, public_url: str | None, reason: str | None = None, round_: int = 0
 ) -> dict[str, object]:
     """A page as the outbox keeps it: the text and a 受ける button for phones, the facts for the web page."""
-    button = {"label": "受ける", "value": f"claim:{case.id}"}
+    button = {"label": WORDS.page.claim_button, "value": f"claim:{case.id}"}
     message = {"text": page_text(case, level, public_url, reason, round_), "choices": [button] if level >= 0 else []}
     facts = {"case_id": case.id, "level": level, "urgent": case.urgent, "town": case.town, "region": case.region}
     extra = ({"reason": reason} if reason else {}) | ({"round": round_} if round_ else {})

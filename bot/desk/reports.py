@@ -37,37 +37,20 @@ from dataclasses import dataclass
 
 import jpholiday
 
-from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS, WORDS
 from bot.desk.paging import TOKYO
 from storage.models import Case
 
-UNKNOWN_TOWN = "未確認"
-UNFINISHED = "未完了"  # the outcome of a case not resolved yet
+UNKNOWN_TOWN = WORDS.reports.unknown_town
+UNFINISHED = WORDS.reports.unfinished  # the outcome of a case not resolved yet
 OFFICE_OPENS, OFFICE_CLOSES = 9, 17  # hours, Asia/Tokyo, on working days
 SATURDAY = 5
 #: When a wait began, for time to claim: the three parts of every week, in the order the page shows them.
-NIGHT, DAY_OFF, WORKDAY = "夜間（17時〜9時）", "土日・祝日の 日中", "平日の 日中"
+NIGHT, DAY_OFF, WORKDAY = WORDS.reports.slots.night, WORDS.reports.slots.day_off, WORDS.reports.slots.workday
 SLOTS = (NIGHT, DAY_OFF, WORKDAY)
 #: The CSV's header, in Japanese for a council's spreadsheet; times are Asia/Tokyo.
-CSV_COLUMNS = (
-    "ケース番号",
-    "地域",
-    "窓口",
-    "町",
-    "相談の内容",
-    "緊急",
-    "始まった日時",
-    "受付に回った日時",
-    "受けた日時",
-    "受けるまで（分）",
-    "終わった日時",
-    "結果",
-    "時間外",
-    "土日・祝日",
-    "祝日名",
-    "受付の時間帯",
-)
-YES, NO = "はい", "いいえ"
+CSV_COLUMNS = WORDS.reports.csv_columns
+YES, NO = WORDS.reports.yes, WORDS.reports.no
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
 #: (label, count) pairs, most first, ties by label.

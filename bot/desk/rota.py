@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.desk.labels import WORDS
 from bot.desk.paging import on_call
 from storage import people
 from storage.models import RotaSlot, row_id
 from storage.types import utcnow
 
-DAY_NAMES = "月火水木金土日"
+DAY_NAMES = "".join(WORDS.reports.weekdays)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.conversation import Reply
 from bot.conversation.texts import Say
 from bot.desk import Desk, paging
+from bot.desk.labels import WORDS
 from bot.desk.outgoing import to_person
 from bot.limits import Window
 from bot.runtime.pump import every
@@ -68,7 +69,7 @@ class Repager:
             for case in cases.stale_intakes(session=session, before=at - STALE_INTAKE):
                 case.escalated_at = case.updated_at = at
                 session.add(case)
-                reasons = ["途中で 返事が なくなりました"]
+                reasons = [WORDS.escalation_reasons.stale_intake]
                 cases.add_event(
                     session=session, case_id=row_id(case), kind="escalated", at=at, urgent=False, reasons=reasons
                 )
@@ -83,7 +84,7 @@ class Repager:
         case.escalated_at = case.escalated_at or at
         case.updated_at = at
         session.add(case)
-        reasons = ["確認の 質問に 返事が ありません"]
+        reasons = [WORDS.escalation_reasons.unanswered_check]
         cases.add_event(session=session, case_id=row_id(case), kind="escalated", at=at, urgent=True, reasons=reasons)
         if case.channel == "web" and not self.web_checks.take("all"):
             self._group(session, case, at)

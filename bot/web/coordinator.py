@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 from bot.conversation.engine import closing_text
 from bot.conversation.summary import CaseSummary
-from bot.desk import casework, linking, notify
-from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, PROBLEMS, WHO
+from bot.desk import casework, linking, notify, quick_replies
+from bot.desk.labels import CHANNEL_LABELS, EVENT_LABELS, FLASH, PROBLEMS, WHO, WORDS
 from bot.web import auth
 from bot.web.deps import SESSION_COOKIE, FormLoginDep, Login, LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
@@ -135,7 +135,11 @@ def logout(
 
 def _waited(case: Case) -> str:
     minutes = int((utcnow() - (case.escalated_at or case.opened_at)).total_seconds() // 60)
-    return f"{minutes}分" if minutes < 120 else f"{minutes // 60}時間"
+    return (
+        WORDS.durations.minutes.format(minutes=minutes)
+        if minutes < 120
+        else WORDS.durations.hours.format(hours=minutes // 60)
+    )
 
 
 def _queue_context(session: Session, login: Login) -> dict[str, Any]:
@@ -260,6 +264,7 @@ def _case_context(svc: Services, session: Session, login: Login, case: Case) -> 
         if case.region in person.regions and person.id != login.coordinator.id
     ]
     failures = [row for row in outbox.for_case(session=session, case_id=case.id) if row.status == OutboxStatus.FAILED]
+    replying = case.status == CaseStatus.CLAIMED and case.claimed_by == login.coordinator.id
     return {
         "login": login,
         "case": case,
@@ -274,12 +279,19 @@ def _case_context(svc: Services, session: Session, login: Login, case: Case) -> 
         "closing": closing_text(svc.desk.ctx, case.region, login.coordinator.name),
         "failures": failures,
         "opening": _opening(summary.opening),
-        "replying": case.status == CaseStatus.CLAIMED and case.claimed_by == login.coordinator.id,
+        "replying": replying,
+        "quick_replies": _quick_replies(svc, session, login, case) if replying else [],
         "region_name": regions[case.region].name if case.region in regions else case.region,
         "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
         "who": lambda message: WHO.get(str(message.direction), str(message.direction)),
         "event_label": lambda event: _event_label(session, event),
     }
+
+
+def _quick_replies(svc: Services, session: Session, login: Login, case: Case) -> list[quick_replies.Filled]:
+    """The region's canned texts, with the name the person knows (none when the claim named only the role)."""
+    name = login.coordinator.name if casework.named_to_person(session, case) else None
+    return quick_replies.for_case(svc.desk.ctx.kb, case.region, name)
 
 
 OPENING_CHARS = 80
@@ -308,21 +320,21 @@ def _summary_defaults(case: Case) -> dict[str, Any]:
 def _event_label(session: Session, event: CaseEvent) -> str:
     label = EVENT_LABELS.get(event.kind, event.kind)
     who = session.get(Coordinator, event.coordinator_id) if event.coordinator_id else None
-    detail = event.detail
+    detail, words = event.detail, WORDS.event_details
     extra = ""
     if event.kind == "paged":
         names = [person.name for cid in detail.get("coordinators", []) if (person := session.get(Coordinator, cid))]
-        level = {0: "当番", 1: "次の 当番", 2: "全員", -1: "受けた 人"}.get(detail.get("level", 0), "")
-        level += f"・{detail['round'] + 1}回目" if detail.get("round") else ""  # the ladder's later rounds
-        extra = f"（{level}: {'、'.join(names) or 'だれも いません'}）"
+        level = WORDS.page.levels.get(detail.get("level", 0), "")
+        level += WORDS.page.round.format(round=detail["round"] + 1) if detail.get("round") else ""  # later rounds
+        extra = words.paged.format(level=level, names="、".join(names) or words.paged_nobody)
     elif event.kind == "note":
         extra = f": {detail.get('text', '')}"
     elif event.kind == "resolved":
         extra = f": {detail.get('outcome', '')}"
     elif event.kind == "reassigned" and (to := session.get(Coordinator, detail.get("to"))):
-        extra = f" → {to.name}" + (f"（理由: {detail['reason']}）" if detail.get("reason") else "")
+        extra = f" → {to.name}" + (words.reason.format(reason=detail["reason"]) if detail.get("reason") else "")
     elif event.kind == "escalated" and detail.get("urgent"):
-        extra = "（緊急）"
+        extra = words.urgent
     elif event.kind == "page_passed":
         known = notify.words().channels
         channels = (known.get(detail.get(key, ""), "") for key in ("failed_on", "passed_to"))

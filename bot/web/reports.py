@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlmodel import Session
 
 from bot.desk import reports
-from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS
+from bot.desk.labels import CHANNEL_LABELS, INTENT_LABELS, WORDS, duration
 from bot.desk.paging import TOKYO
 from bot.web.deps import LoginDep, ServicesDep, SessionDep
 from bot.web.render import render
@@ -35,7 +35,7 @@ from storage.types import utcnow
 router = APIRouter(prefix="/coordinator")
 
 DEFAULT_DAYS = 30
-WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
+WEEKDAYS = WORDS.reports.weekdays
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 FromQuery = Annotated[str | None, Query(alias="from")]
@@ -58,12 +58,12 @@ class Period:
     @classmethod
     def of(cls, first: dt.date, last: dt.date) -> Period:
         if first > last:
-            raise BadPeriod("はじめの 日が おわりの 日より あとです。")
+            raise BadPeriod(WORDS.reports.period_reversed)
         try:
             start = dt.datetime.combine(first, dt.time(), TOKYO).astimezone(dt.UTC)
             end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO).astimezone(dt.UTC)
         except OverflowError as error:
-            raise BadPeriod("日付が 範囲の 外です。") from error
+            raise BadPeriod(WORDS.reports.period_out_of_range) from error
         return cls(first, last, start, end)
 
     def query(self) -> str:
@@ -78,7 +78,7 @@ def _date(value: str | None) -> dt.date | None:
             raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError as error:
-        raise BadPeriod("日付は 2026-04-01 の 形で 入れてください。") from error
+        raise BadPeriod(WORDS.reports.period_bad_date) from error
 
 
 def default_period(today: dt.date) -> Period:
@@ -122,15 +122,7 @@ def _rows(counts: Iterable[tuple[str, int]], total: int, labels: dict[str, str] 
 
 
 def _minutes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 1:
-        return "1分 未満"
-    minutes = round(value)
-    if minutes < 120:
-        return f"{minutes}分"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}時間{rest}分" if rest else f"{hours}時間"
+    return "—" if value is None else duration(value)
 
 
 def _percent(share: float | None) -> str:
@@ -145,9 +137,13 @@ def _report_context(report: reports.Report) -> dict[str, Any]:
         "towns": _rows(report.by_town, total),
         "channels": _rows(report.by_channel, total, CHANNEL_LABELS),
         "outcomes": _rows(report.by_outcome, total),
-        "hours": _rows(((f"{hour}時", n) for hour, n in enumerate(report.by_hour)), total),
+        "hours": _rows(((WORDS.reports.hour.format(hour=hour), n) for hour, n in enumerate(report.by_hour)), total),
         "weekdays": _rows(zip(WEEKDAYS, report.by_weekday, strict=True), total),
-        "claims": (("全体", report.claim_all), ("緊急", report.claim_urgent), *report.claim_by_slot),
+        "claims": (
+            (WORDS.reports.all_cases, report.claim_all),
+            (WORDS.reports.urgent_cases, report.claim_urgent),
+            *report.claim_by_slot,
+        ),
         "minutes": _minutes,
         "percent": _percent,
     }

@@ -82,6 +82,8 @@ def test_kb_check_passes_on_the_shipped_data() -> None:
     assert "knowledge base OK" in done.stdout
     assert "region nemuro (根室圏域)" in done.stdout
     assert "warning: FAQ phone-number not offered here: shiroi has no {hub.phone}" in done.stdout
+    assert "8 quick replies" in done.stdout
+    assert done.stdout.count("warning: quick reply 'センターの 番号' not offered here") == 2  # 東胆振, 白井市
 
 
 def test_eval_prints_the_figures(tmp_path: Path) -> None:

@@ -228,3 +228,48 @@ def test_the_case_page_leads_with_what_to_act_on_in_japanese_and_the_reply_box_s
     # The resolve outcome has no default: a coordinator must choose one.
     page.locator("summary").filter(has_text="終わりにする").click()
     expect(page.locator("select[name=outcome]")).to_have_value("")
+
+
+def test_a_quick_reply_fills_the_box_to_be_edited_and_the_edited_text_reaches_the_person(
+    site: Site, phone_context: PhoneContext, coordinator_page: CoordinatorPage
+) -> None:
+    context = phone_context(site)
+    chat = open_chat(context)
+    write_urgent(chat)
+    case_id = chat_case(site, context)
+    page = coordinator_page(site, KIMURA, phone=True)
+    open_case(page, case_id)
+    claim(page, KIMURA)
+
+    chips = page.locator("#reply-form .quick-replies button")
+    expect(chips.filter(has_text="電話して よいか")).to_have_count(1)
+    expect(chips.filter(has_text="センターの 番号")).to_have_count(1)  # the region's hub phone is known
+    reply_box = page.locator("#reply")
+    chips.filter(has_text="電話して よいか").click()
+    asked = f"相談員の {KIMURA.name}です。メッセージを 読みました。いま お電話しても よいですか？"
+    expect(reply_box).to_have_value(asked)  # the name the person was told, filled in
+    assert page.locator("#reply-form").count() == 1
+    expect(chat.locator("#log .bubble.coordinator")).to_have_count(0)  # a tap never sends
+    form, header = box(page.locator("#reply-form")), box(page.locator("header.bar"))
+    assert form["y"] >= header["y"] + header["height"], "the reply box with its quick replies reaches the header"
+    assert abs(form["y"] + form["height"] - SCREEN_HEIGHT) <= 1, f"the reply box is not at the bottom: {form}"
+    for chip in chips.all()[:2]:
+        found = box(chip)
+        assert found["y"] + found["height"] <= box(reply_box)["y"] + 1, "a quick reply covers the reply box"
+    shown = reply_box.evaluate("(box) => box.clientHeight >= box.scrollHeight")
+    assert shown, "the reply box hides part of the quick reply: it should grow to show it all"
+    shoot(page, "case-quick-replies")
+
+    # Edited as any text, then a second quick reply goes under it on a new line.
+    reply_box.press("End")
+    reply_box.press_sequentially("（夜分に すみません）")
+    chips.filter(has_text="番号を 聞く").click()
+    edited = f"{asked}（夜分に すみません）\nお電話で お話ししたいです。つながる 電話番号を 教えてください。"
+    expect(reply_box).to_have_value(edited)
+    with page.expect_navigation():
+        reply_box.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("返事を 送りました")
+    bubble = chat.locator("#log .bubble.coordinator")
+    expect(bubble).to_have_count(1)
+    expect(bubble).to_contain_text("（夜分に すみません）")
+    expect(bubble).to_contain_text("つながる 電話番号を 教えてください")

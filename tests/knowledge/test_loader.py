@@ -76,6 +76,26 @@ def test_an_unknown_region_is_named(kb: KnowledgeBase) -> None:
         ),
         ("faq/common.yaml", "{hub.office_hours}", "{hub.opening}", "faq/common.yaml: [entries -> 0 -> answer]"),
         ("regions/nemuro.yaml", "ref: seed-002", "ref: seed-999", "regions/nemuro.yaml: [hub -> sources -> 0 -> ref]"),
+        # Quick replies: a {name} without its anonymous twin, a placeholder nobody fills, an unknown fact.
+        (
+            "regions/nemuro.yaml",
+            "    anonymous: 相談員です。メッセージを 読みました。いま お電話しても よいですか？\n",
+            "",
+            "regions/nemuro.yaml: [quick_replies -> 1]",
+        ),
+        (
+            "regions/nemuro.yaml",
+            "電話番号を 教えてください。",
+            "{phone} を 教えてください。",
+            "regions/nemuro.yaml: [quick_replies -> 2]",
+        ),
+        (
+            "regions/nemuro.yaml",
+            "電話は {hub.phone} です",
+            "電話は {hub.mobile} です",
+            "regions/nemuro.yaml: [quick_replies -> 7]",
+        ),
+        ("regions/shiroi.yaml", "label: 少し 待って", "label: 119に", "regions/shiroi.yaml: [quick_replies]"),
     ],
 )
 def test_a_broken_file_is_reported_with_file_entry_and_field(
