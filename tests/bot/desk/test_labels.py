@@ -84,7 +84,8 @@ def test_every_flash_code_the_pages_use_has_words_and_no_other() -> None:
         used |= set(_constants(_keyword(call, "flash")))
     for tree in _trees():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # 「通知の 設定」 has its own words for its notices (bot/desk/notify.yaml, tested with that page).
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "/notify" not in node.value:
                 used |= set(re.findall(r"[?&]m=([a-z_]+)", node.value))
     assert used - set(WORDS.flash) == set(), "flash codes without words"
     assert set(WORDS.flash) - used == set(), "flash words nothing shows"
