@@ -15,10 +15,15 @@ lemma overlap (rapidfuzz's ``ratio`` on the lemma strings, so typos still
 count); words of a synonym group (``synonyms.yaml``: タダ for 無料, 週末 for 土日)
 count as the group's word. Nouns no entry or only other entries use lower it:
 「市役所の窓口は何時まで」 is not a question about this centre. Below
-``THRESHOLD`` the index answers ``None``: the bot then says it is not sure and
+A question typed (nearly) all in kana is also compared with each variant by its
+reading. Whether to answer is decided by the confidence *and* its lead over the next
+entry (``decided``): a near tie is declined, a clear lead answers at a modest
+confidence, and a lead never raises an entry that misses a noun of the question.
+Below ``THRESHOLD`` the index answers ``None``: the bot then says it is not sure and
 offers a person instead of guessing. ``madoguchi kb eval`` prints the trade-off
-across thresholds; the weights and the threshold were chosen on ``faq_queries.jsonl`` (0.94
-right, 0.01 wrong, 0.90 of unanswerable declined).
+across thresholds; the weights and the threshold were chosen on half of the spent
+round 4 with ``faq_queries.jsonl`` and ``faq_heldout.jsonl``, and checked on the other
+half of round 4 (README, "FAQ answers").
 """
 
 from __future__ import annotations
