@@ -119,7 +119,6 @@ class Classifier:
         # The dictionary's resident pages grow with the variety of words read; every ``release_every``
         # messages (0: never) they are given back (intents/mapped.py says why that is safe and cheap).
         self._pages = DictionaryPages()
-        self._pages.release()  # what loading the lexicon and the model left behind, too
         self._release_every = release_every
         self._read = itertools.count(1)  # next() is atomic: the web app's threads share one classifier
 
