@@ -20,6 +20,7 @@ How a decision is made (and why):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from intents.compiled import load_compiled_lexicon
 from intents.features import extract
 from intents.labels import ALWAYS_URGENT, INTENTS, URGENT, Intent, Urgency
 from intents.lexicon import LEXICON_DIR, CompiledLexicon
+from intents.mapped import RELEASE_EVERY, DictionaryPages
 from intents.matcher import Analysis, analyse
 from intents.model import MODEL_FILE, LinearModel, load_model
 from intents.normalize import normalize
@@ -106,12 +108,19 @@ class Classification:
 class Classifier:
     """Build once (it compiles the lexicon and loads the model), then call ``classify`` many times."""
 
-    __slots__ = ("lexicon", "model", "tokenizer")
+    __slots__ = ("_pages", "_read", "_release_every", "lexicon", "model", "tokenizer")
 
-    def __init__(self, lexicon: CompiledLexicon, model: LinearModel, tokenizer: Tokenizer) -> None:
+    def __init__(
+        self, lexicon: CompiledLexicon, model: LinearModel, tokenizer: Tokenizer, *, release_every: int = RELEASE_EVERY
+    ) -> None:
         self.lexicon = lexicon
         self.model = model
         self.tokenizer = tokenizer
+        # The dictionary's resident pages grow with the variety of words read; every ``release_every``
+        # messages (0: never) they are given back (intents/mapped.py says why that is safe and cheap).
+        self._pages = DictionaryPages()
+        self._release_every = release_every
+        self._read = itertools.count(1)  # next() is atomic: the web app's threads share one classifier
 
     @classmethod
     def load(cls, lexicon_dir: Path = LEXICON_DIR, model_path: Path = MODEL_FILE) -> Classifier:
@@ -122,6 +131,8 @@ class Classifier:
         return analyse_text(text, self.lexicon, self.tokenizer)
 
     def classify(self, text: str) -> Classification:
+        if self._release_every and next(self._read) % self._release_every == 0:
+            self._pages.release()
         return decide(self.analyse(text), self.model, self.lexicon)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +62,26 @@ class LinearModel:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
 
 
+def _shared_floats() -> Callable[[str], float]:
+    """A ``parse_float`` that returns one float object per distinct number written.
+
+    The weights are rounded to 4 places, so 1.1 million numbers are about 8,400 distinct values:
+    sharing them keeps 25 MB of float objects out of every process that loads the model.
+    """
+    seen: dict[str, float] = {}
+
+    def parse(text: str) -> float:
+        value = seen.get(text)
+        if value is None:
+            value = seen[text] = float(text)
+        return value
+
+    return parse
+
+
 def load_model(path: Path = MODEL_FILE) -> LinearModel:
     try:
-        raw = json.loads(path.read_text("utf-8"))
+        raw = json.loads(path.read_text("utf-8"), parse_float=_shared_floats())
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: no model file; run `madoguchi train`") from exc
     except json.JSONDecodeError as exc:

@@ -486,6 +486,10 @@ def _check(turn: _Turn, reading: Classification, text: str) -> Outcome:
     kind = situation.check_for(reading)
     facts = _merge(turn.state.facts, reading.intents, (), _evidence(reading), text)
     turn.state = replace(turn.state, facts=facts, phase=Phase.CHECK, asking=None, checking=kind)
+    # A plain question that names a risk (「虐待を通報する番号って何番？」) is answered first, then asked about.
+    hit = turn.ctx.faq(turn.state.region).best(text) if _asks_about(reading, text, any_topic=True) else None
+    if hit is not None:
+        turn.add(hit.answer.text)
     turn.say(situation.CHECKS[kind].question, turn.ctx.texts.choices("check"))
     _escalate(turn, tuple(CASE_WORDS.reasons.checking.format(reason=reason) for reason in reading.check_because), text)
     turn.effects.append(AwaitAnswer(page_on_silence=bool(reading.cues)))
