@@ -176,10 +176,6 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
     if reading is not None and "professional" in reading.terms:
         turn.state = replace(turn.state, professional=True)
 
-    if reading is not None and _lets_it_go(turn, reading, inbound.text):
-        turn.state = replace(turn.state, phase=Phase.IDLE)
-        turn.say(Say.LET_GO)  # 「あーやっぱもういいわ、めんどくさいっしょ」 about a trial stay: not a crisis
-        return turn.done()
     if reading is not None and _is_news(turn, reading):
         _learn(turn, inbound.text)
         if reading.urgency == Urgency.CHECK and situation.check_for(reading) == Check.CRISIS:
@@ -398,23 +394,6 @@ def _offer_topic(
         return
     turn.state = replace(turn.state, phase=Phase.OFFER_INTAKE)
     turn.say(Say.OFFER_INTAKE, turn.ctx.texts.choices("offer"))
-
-
-#: Where 「もういい」 lets go of a topic the bot offered (a FAQ answer, an offer of questions or of a person).
-LETTING_GO_PHASES = frozenset({Phase.IDLE, Phase.OFFER_INTAKE, Phase.OFFER_HUMAN})
-
-
-def _lets_it_go(turn: _Turn, reading: Classification, text: str) -> bool:
-    """「やっぱ もういいわ」 after a calm exchange, which only the model reads as a risk (no cue, no rule).
-
-    The model learnt 「もういい」 from messages of despair; said about a trial stay or a question the bot
-    just answered, it lets the topic go. The first message, a person at risk, or any cue still counts.
-    """
-    state = turn.state
-    calm_so_far = state.turns > 1 and not state.facts.urgent and not state.escalated
-    model_only = reading.raised and not reading.rules and not reading.cues
-    said_stop = turn.ctx.texts.means("stop", text)
-    return calm_so_far and state.phase in LETTING_GO_PHASES and model_only and said_stop
 
 
 def _is_news(turn: _Turn, reading: Classification) -> bool:

@@ -60,7 +60,6 @@ class Say(StrEnum):
     FORGET_CANCEL = "forget_cancel"
     STOP_INTAKE = "stop_intake"
     STOP_INTAKE_AT_RISK = "stop_intake_at_risk"
-    LET_GO = "let_go"
     NOTED = "noted"
     MENU_URGENT = "menu_urgent"
     MENU_FAQ = "menu_faq"

@@ -439,13 +439,6 @@ def test_a_carer_alone_with_the_person_is_who_is_with_them(ctx: Context) -> None
     assert d.state.intake.get(Slot.ROLE) == "家族" and d.state.intake.get(Slot.OTHERS) == "家族がいる"
 
 
-def test_letting_a_calm_topic_go_is_not_a_crisis(ctx: Context) -> None:
-    d = Dialogue(ctx)
-    d.say("グループホームの体験ってしてみたいんだけど、なんぼかかるの？")
-    out = d.say("あーやっぱもういいわ、めんどくさいっしょ")
-    assert not d.effects_of(Escalate) and out.text == ctx.texts.say(Say.LET_GO, "nemuro")
-
-
 def test_the_first_message_saying_mou_ii_is_still_read_for_risk(ctx: Context) -> None:
     d = Dialogue(ctx)
     d.say("もういい、つかれた")
