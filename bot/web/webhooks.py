@@ -52,7 +52,16 @@ async def webhook(name: str, request: Request, svc: ServicesDep) -> JSONResponse
 
 
 def _store(svc: Services, name: str, events: list[Stored]) -> int:
-    """Into the inbound journal on SQLite (a write lock of its own: no turn holds it), else the database."""
+    """Into the inbound journal on SQLite (a write lock of its own: no turn holds it), else the database.
+
+    A key the database already holds was adopted from the journal earlier: a redelivery, not stored again
+    (reading the database takes no write lock). One adopted between this look and the insert is still
+    dropped on adoption, so the look only keeps ``stored`` honest and the journal small.
+    """
+    if svc.journal is not None:
+        with session_scope(svc.engine) as session:
+            known = inbound.known_keys(session=session, keys=[event.key for event in events])
+        events = [event for event in events if event.key not in known]
     with svc.journal_lock or contextlib.nullcontext():
         at = utcnow()
         with session_scope(svc.journal or svc.engine) as session:
