@@ -19,7 +19,7 @@ chat: $(STAMP)           ## talk to the bot in the terminal (same engine and dat
 	$(BIN)/madoguchi chat
 
 test: $(STAMP)           ## the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 screenshots: $(STAMP)    ## the README's phone screenshots (390x844) in docs/screenshots, taken by the browser tests
 	MADOGUCHI_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_phone_pages.py

@@ -133,8 +133,14 @@ def postgres_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield from _start_site(url, folder)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Playwright for one test module only.
+
+    Its sync API keeps an event loop running in the main thread while it is alive, so any later test
+    in the same process that calls ``asyncio.run`` (the purge, the benches) would fail: the driver
+    stops when the module's last test is done, whatever order or worker the tests run in.
+    """
     with sync_playwright() as driver:
         yield driver
 
@@ -160,7 +166,7 @@ def missing_browser_tools(chromium: Path, fonts: list[str]) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     missing = missing_browser_tools(CHROMIUM, japanese_fonts())
     if missing:
