@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     work: Literal["auto", "apart", "inline", "elsewhere"] = Field(default="auto", alias="MADOGUCHI_WORK")
     #: How many ``madoguchi work`` processes ``madoguchi serve`` starts when the work runs apart.
     work_processes: int = Field(default=1, ge=1, le=16, alias="MADOGUCHI_WORK_PROCESSES")
+    #: How much a ``madoguchi work`` process yields the CPU (``nice``, 0-19): on a small machine a backlog of
+    #: turns must never slow the 200s, the web chat or the coordinator's pages, which answer people now.
+    work_nice: int = Field(default=10, ge=0, le=19, alias="MADOGUCHI_WORK_NICE")
 
     @property
     def work_where(self) -> Literal["apart", "inline", "elsewhere"]:

@@ -260,6 +260,16 @@ def droppable(token: Token) -> bool:
     return token.pos == "助詞" and token.pos2 in _DROPPABLE
 
 
+def _stem_letters(token: Token) -> int:
+    """Kana letters a word leaves in a key: an inflecting word's stem only (成る -> な: 1).
+
+    A loose key (particles dropped) ending in a one-letter stem matches the first letter of any word:
+    一人になる as ひとり+な would find 「ひとり なかしべつ住み」.
+    """
+    letters = len(key_of_tokens([token]).text)
+    return letters - 1 if token.pos in _INFLECTING and token.cform.startswith("終止形") else letters
+
+
 def phrase_key(tokens: list[Token]) -> str | None:
     """The kana key of a phrase; an inflecting last word keeps only its stem (倒れる -> たおれ)."""
     if not tokens:
@@ -289,7 +299,9 @@ def _compile_part(text: str, spec: TermSpec, tokenizer: Tokenizer, surface_only:
     if content < 2 or len(without_particles) == len(tokens):
         return Part(lemmas, norm.replace(" ", ""), key)
     loose = tuple(token.lemma for token in without_particles)
-    loose_key = phrase_key(without_particles) if spec.kana and _has_kanji(norm) else None
+    loose_key = None
+    if spec.kana and _has_kanji(norm) and _stem_letters(without_particles[-1]) >= 2:
+        loose_key = phrase_key(without_particles)
     return Part(lemmas, norm.replace(" ", ""), key, loose, loose_key)
 
 

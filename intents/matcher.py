@@ -30,6 +30,7 @@ FUZZY_MAX_MESSAGE = 40
 GAP_TOKENS = 4
 GAP_CHARS = 8
 _MAX_READINGS = 24
+_PARTICLE = "助詞"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,16 @@ def _loose_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found)
                 found.add(phrase, kept[index], kept[index + len(loose) - 1] + 1, "lemma")
 
 
+def _starts_on_other_particle(token: Token, phrase: Phrase) -> bool:
+    """The text's word here is a particle the phrase does not start with: the letters only run on.
+
+    かもしれない holds the letters of もし (if): か・も・しれ・ない starts もし on the particle も, and
+    every hedged 「限界かもしれない」 would read as hypothetical.
+    """
+    lemmas = phrase.parts[0].lemmas  # none for a phrase matched as written only (=たことある)
+    return token.pos == _PARTICLE and bool(lemmas) and lemmas[0] != token.lemma
+
+
 def _surface_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Found) -> None:
     """The phrase as written (おかん, とまるとこ), starting where a token starts; spaces do not count."""
     text = "".join(token.surface for token in tokens)
@@ -153,7 +164,7 @@ def _surface_matches(tokens: list[Token], lexicon: CompiledLexicon, found: _Foun
         position = starts[index]
         for phrase in lexicon.by_surface_prefix.get(text[position : position + 2], ()):
             first = phrase.parts[0].surface
-            if not text.startswith(first, position):
+            if not text.startswith(first, position) or _starts_on_other_particle(tokens[index], phrase):
                 continue
             end = position + len(first)
             for part in phrase.parts[1:]:

@@ -109,7 +109,13 @@ def char_grams(text: str, synonyms: Sequence[Sequence[str]] = ()) -> Counter[str
 
 
 _PIECE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
-_ASKING = ("?", "？", "か", "の", "かな", "かい", "べ", "べか", "っけ")
+#: Endings of a sentence that asks (です*か*, 何時な*の*, あるか*い*, 行けるべ*か*, 何番だ*っけ*).
+QUESTION_ENDINGS = ("か", "の", "かな", "かね", "かい", "べ", "べか", "っけ")
+
+
+def asks(text: str) -> bool:
+    """The text asks something: a question mark anywhere, or a question ending before its last 。!…"""
+    return "?" in text or "？" in text or text.rstrip().rstrip("。.!！…").endswith(QUESTION_ENDINGS)
 
 
 def _sentences(text: str) -> list[str]:
@@ -122,7 +128,7 @@ def _sentences(text: str) -> list[str]:
     pieces = [piece for piece in pieces if len(piece.rstrip("。！？!?")) >= 4]
     if len(pieces) < 2:
         return []
-    asking = [piece for piece in pieces if piece.endswith(("?", "？")) or piece.rstrip("。!！").endswith(_ASKING)]
+    asking = [piece for piece in pieces if asks(piece)]
     return asking or pieces
 
 

@@ -62,7 +62,7 @@ from bot.conversation.summary import summarize
 from bot.conversation.texts import Say, Texts, fold
 from intents import Classification, Classifier, Intent, Urgency
 from knowledge.loader import KnowledgeBase
-from knowledge.retrieval import FaqIndex
+from knowledge.retrieval import FaqIndex, asks
 
 TOPICS = (Intent.TRIAL_STAY, Intent.HOUSING_SEARCH, Intent.DEBT_OR_ABUSE)
 TOPIC_TEXT = {
@@ -70,7 +70,6 @@ TOPIC_TEXT = {
     Intent.HOUSING_SEARCH: Say.HOUSING_SEARCH,
     Intent.DEBT_OR_ABUSE: Say.DEBT,
 }
-QUESTION_ENDINGS = ("?", "？", "か", "の", "かな", "かね", "っけ", "べか", "べ", "ますか", "すか")
 MENU_TOPICS = {"menu:trial": Intent.TRIAL_STAY, "menu:housing": Intent.HOUSING_SEARCH}
 
 
@@ -266,8 +265,7 @@ def _asks_about(reading: Classification | None, text: str, *, any_topic: bool = 
 
     ``any_topic``: any question, not only one the classifier read as ``faq``.
     """
-    asked = text.rstrip().rstrip("。.!！…").endswith(QUESTION_ENDINGS) or "?" in text or "？" in text
-    return reading is not None and asked and (any_topic or Intent.FAQ in reading.intents)
+    return reading is not None and asks(text) and (any_topic or Intent.FAQ in reading.intents)
 
 
 # --- reading a new message ------------------------------------------------------------------
@@ -315,20 +313,23 @@ def _fresh(turn: _Turn, inbound: Inbound, reading: Classification | None, *, tel
         return turn.done()
 
     intents = set(reading.intents)
-    # A question is looked up even when the classifier read it as small talk, and anything else is
-    # answered when the knowledge base is sure of it (「救急車を呼ぶべきか迷っています」): the FAQ index
-    # decides, and declines when it does not know.
-    asked = Intent.FAQ in intents or _asks_about(reading, inbound.text, any_topic=True)
-    hit = turn.ctx.faq(region).best(inbound.text, sure=not asked)
+    topic = next((intent for intent in reading.intents if intent in TOPICS), None)
+    question = _asks_about(reading, inbound.text, any_topic=True)
+    # A question is looked up even when the classifier read it as small talk, and so is a message on a
+    # topic with a general answer (a specific entry, 連帯保証人がいない, answers it better than the
+    # general text); anything else is answered when the knowledge base is sure of it
+    # (「救急車を呼ぶべきか迷っています」). The FAQ index decides, and declines when it does not know.
+    general = topic is not None and topic in texts.spec.topic_answers
+    hit = turn.ctx.faq(region).best(inbound.text, sure=not (question or general or Intent.FAQ in intents))
     if hit is not None:
         turn.add(hit.answer.text)
-    elif Intent.FAQ in intents and not intents & set(TOPICS):
+    elif Intent.FAQ in intents and topic is None:
         turn.state = replace(turn.state, phase=Phase.OFFER_HUMAN)
         turn.say(Say.NOT_SURE, texts.choices("human"))
         return turn.done()
-    topic = next((intent for intent in reading.intents if intent in TOPICS), None)
     if topic is not None:
-        _offer_topic(turn, topic, inbound.text, reading, answered=hit is not None)
+        unanswered = question and hit is None
+        _offer_topic(turn, topic, inbound.text, reading, answered=hit is not None, unanswered=unanswered)
         return turn.done()
     if turn.replies:  # a FAQ answer and nothing else to do
         return turn.done()
@@ -376,13 +377,26 @@ def _heard(turn: _Turn, text: str) -> Outcome:
 
 
 def _offer_topic(
-    turn: _Turn, topic: Intent, text: str, reading: Classification | None = None, *, answered: bool = False
+    turn: _Turn,
+    topic: Intent,
+    text: str,
+    reading: Classification | None = None,
+    *,
+    answered: bool = False,
+    unanswered: bool = False,
 ) -> None:
     """A short word on the topic, its general answer unless the question was answered already, and an
-    offer to take details."""
+    offer to take details.
+
+    ``unanswered``: the person asked something the knowledge base cannot answer (グループホームに
+    ペットは?). The topic's general text would answer another question, so they are told plainly that
+    a person will find out, and offered the intake.
+    """
     region = turn.state.region
     turn.say(TOPIC_TEXT[topic])
-    answer_id = None if answered else turn.ctx.texts.spec.topic_answers.get(topic)
+    if unanswered and topic in turn.ctx.texts.spec.topic_answers:
+        turn.say(Say.TOPIC_UNANSWERED)
+    answer_id = None if answered or unanswered else turn.ctx.texts.spec.topic_answers.get(topic)
     answer = turn.ctx.faq(region).answer(answer_id) if answer_id else None  # rendered once, with the index
     if answer is not None:
         turn.add(answer.text)

@@ -54,6 +54,7 @@ class Say(StrEnum):
     OFFER_INTAKE = "offer_intake"
     OFFER_DECLINED = "offer_declined"
     NOT_SURE = "not_sure"
+    TOPIC_UNANSWERED = "topic_unanswered"
     HUMAN = "human"
     FORGET_CONFIRM = "forget_confirm"
     FORGET_DONE = "forget_done"

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.channels.base import Outgoing, Sender
@@ -34,6 +35,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
+RECORD_WAITS = (0.5, 1, 2, 4, 8, 15, 30, 60, 120)  # seconds between tries to record a send: about four minutes
 
 
 class Dispatcher:
@@ -78,7 +80,7 @@ class Dispatcher:
         except DeliveryError as error:
             await asyncio.to_thread(self._failed, item, error)
             return
-        await asyncio.to_thread(self._sent, item)
+        await renewing(self._record_sent(item), lambda: asyncio.to_thread(self._renew, item), self._renew_every)
         self.desk.metrics.messages_out.labels(item.channel, item.kind).inc()
         log.info("sent outbox=%s channel=%s kind=%s attempt=%s", item.id, item.channel, item.kind, item.attempts)
 
@@ -89,6 +91,21 @@ class Dispatcher:
     def _renew(self, item: Outgoing) -> None:
         with session_scope(self.engine) as session:
             outbox.renew(session=session, row_id=item.id, at=self.clock(), lease=self.schedule.lease)
+
+    async def _record_sent(self, item: Outgoing) -> None:
+        """The platform has the message: a busy or restarting database must not lose that, or the row's
+        lease would run out and the person would get it twice. Tried until it is recorded (the lease is
+        renewed meanwhile), waiting a little longer each time."""
+        for wait in RECORD_WAITS:
+            try:
+                await asyncio.to_thread(self._sent, item)
+                return
+            except OperationalError as error:
+                log.warning(
+                    "recording outbox=%s as sent failed (%s); again in %.0f s", item.id, type(error).__name__, wait
+                )
+                await asyncio.sleep(wait)
+        await asyncio.to_thread(self._sent, item)
 
     def _sent(self, item: Outgoing) -> None:
         at = self.clock()

@@ -81,6 +81,8 @@ async def work_apart(settings: Settings, ready_fd: int | None = None, metrics_di
     ``ready_fd``: a pipe to write one line to once everything is loaded (``madoguchi serve`` waits for it).
     ``metrics_dir``: where to write this process's counters for the web app's ``/metrics`` (``bot.metrics``).
     """
+    if settings.work_nice:
+        os.nice(settings.work_nice)  # the acknowledging process wins the CPU: the work only catches up later
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = Desk.build(load_context(), settings)

@@ -23,7 +23,7 @@ from bot.web.bodylimit import WEBHOOK_LIMIT
 from bot.web.deps import ServicesDep
 from bot.web.services import Services
 from storage import inbound
-from storage.db import session_scope
+from storage.db import reader, session_scope
 from storage.types import utcnow
 
 router = APIRouter(prefix="/webhooks")
@@ -58,8 +58,8 @@ def _store(svc: Services, name: str, events: list[Stored]) -> int:
     (reading the database takes no write lock). One adopted between this look and the insert is still
     dropped on adoption, so the look only keeps ``stored`` honest and the journal small.
     """
-    if svc.journal is not None:
-        with session_scope(svc.engine) as session:
+    if svc.journal is not None:  # a snapshot read: BEGIN IMMEDIATE would queue this 200 behind the work's turns
+        with session_scope(reader(svc.engine)) as session:
             known = inbound.known_keys(session=session, keys=[event.key for event in events])
         events = [event for event in events if event.key not in known]
     with svc.journal_lock or contextlib.nullcontext():

@@ -51,7 +51,7 @@ NUMBERS = re.compile(r"119|110|#9110|0120-\d|0153-73-3178|0570-\d")
 WAITING = (Phase.INTAKE, Phase.CONSENT, Phase.CHECK)
 
 
-KNOWN_FAILURES: dict[str, str] = yaml.safe_load((FOLDER / "known_failures.yaml").read_text("utf-8"))
+KNOWN_FAILURES: dict[str, str] = yaml.safe_load((FOLDER / "known_failures.yaml").read_text("utf-8")) or {}
 
 
 def _dialogues() -> list[dict[str, Any]]:

@@ -119,6 +119,26 @@ def test_a_topic_is_explained_and_intake_offered(ctx: Context) -> None:
     assert d.state.phase == Phase.IDLE and not d.effects_of(OpenCase)
 
 
+def test_a_topic_question_with_an_entry_of_its_own_gets_that_entry_not_the_general_text(ctx: Context) -> None:
+    guarantor = ctx.faq("nemuro").answer("guarantor")
+    general = ctx.faq("nemuro").answer(ctx.texts.spec.topic_answers["housing_search"])
+    assert guarantor is not None and general is not None
+    out = Dialogue(ctx).say("アパート借りたいけど保証人になってくれる人がいないんです")
+    assert guarantor.text in out.text and general.text not in out.text
+    assert out.replies[-1].choices  # the intake is still offered
+
+
+def test_a_topic_question_nobody_can_answer_here_is_said_so_and_offered_to_a_person(ctx: Context) -> None:
+    general = ctx.faq("nemuro").answer(ctx.texts.spec.topic_answers["housing_search"])
+    assert general is not None
+    d = Dialogue(ctx)
+    out = d.say("アパートを探してるんですが、ペット可の物件ってありますか")
+    answers = [answer.text for answer in ctx.faq("nemuro").answers() if answer.text in out.text]
+    assert answers == []  # neither the general text nor a neighbouring entry
+    assert ctx.texts.say(Say.TOPIC_UNANSWERED, "nemuro").strip() in out.text
+    assert d.state.phase == Phase.OFFER_INTAKE
+
+
 def test_the_normal_intake_asks_consent_before_what_happened_and_queues_the_case(ctx: Context) -> None:
     d = Dialogue(ctx)
     d.say("アパートを探しています")

@@ -28,6 +28,11 @@ def _children(server: Server) -> list[int]:
     return [int(child) for child in listed.split()]
 
 
+def _nice(pid: int) -> int:
+    """The process's nice value (field 19 of /proc/PID/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -43,6 +48,9 @@ def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path:
         (worker,) = _children(server)
         assert _alive(worker)
         assert "work ready" in server.log()
+        assert server.process is not None
+        # the work yields the CPU to the process that answers people (MADOGUCHI_WORK_NICE, 10 by default)
+        assert _nice(worker) == _nice(server.process.pid) + 10 or _nice(worker) == 19
         server.kill()  # SIGKILL: no shutdown code runs in serve
         deadline = time.monotonic() + 5
         while _alive(worker):
@@ -52,9 +60,12 @@ def test_serve_runs_the_work_in_a_process_of_its_own_that_dies_with_it(tmp_path:
 
 def test_serve_starts_as_many_work_processes_as_it_is_told(tmp_path: Path) -> None:
     env = {"MADOGUCHI_WORK": "apart", "MADOGUCHI_WORK_PROCESSES": "2"}
+    env |= {"MADOGUCHI_WORK_NICE": "0"}
     with running_server(f"sqlite:///{tmp_path / 'two.db'}", log_dir=tmp_path, env=env) as server:
         workers = _children(server)
         assert len(workers) == 2 and all(_alive(worker) for worker in workers)
+        assert server.process is not None
+        assert {_nice(worker) for worker in workers} == {_nice(server.process.pid)}  # 0: not lowered
         assert server.log().count("work ready") == 2
 
 

@@ -28,6 +28,10 @@ ACTIVE = [
     ("今夜のためにロープを用意した", "method_prepared"),
     ("しぬ", "bare_death_word"),
     ("もう限界 今夜は妹みれない", "carer_at_limit"),
+    # a hedge is not an if: か・も・しれ・ない holds the letters of もし
+    ("息子の世話してるけど、もう限界かもしれない", "carer_worn_out"),
+    ("ひとりで娘をみてて、もう限界かもしんない", "carer_worn_out"),
+    ("家出されて 今日家帰れない", "nowhere_to_sleep"),  # 家 read as 屋 with the particle dropped
 ]
 
 SET_ASIDE = [
@@ -59,6 +63,8 @@ NOT_FOUND = [
     ("今日は家に帰りたくない気分", "nowhere_to_sleep"),  # does not want to, not cannot
     ("昼食代がどうなるのか教えて", "violence_or_abuse"),  # どうなる is not 怒鳴る
     ("ショートステイと短期入所は同じもの？分からなくなって", "nobody_to_care_after_illness"),
+    # 一人になる with its particle dropped leaves ひとり+な: not the な of the next word, a town's name
+    ("いまひとり なかしべつに住んでて 親が入院中", "nobody_to_care_after_illness"),
 ]
 
 

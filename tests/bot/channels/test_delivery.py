@@ -11,11 +11,13 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
+import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
@@ -29,6 +31,7 @@ from bot.desk.inbox import deliver
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.receiver import Receiver
 from bot.settings import Settings
+from storage.db import make_engine
 from storage.models import Case, CaseEvent, Conversation, Direction, Message, Outbox, OutboxStatus
 from storage.types import utcnow
 from tests.bot.channels.conftest import Platforms
@@ -302,6 +305,51 @@ def test_a_send_longer_than_the_lease_keeps_its_row_and_is_sent_once(platforms: 
     with Session(platforms.services.engine) as session:
         rows = session.exec(select(Outbox)).all()
     assert sorted(slow.sent) == sorted(row.id for row in rows)  # each row once
+    assert {row.status for row in rows} == {OutboxStatus.SENT}
+
+
+class LocksAfterAccepting:
+    """A platform that accepts each message while, for ``seconds``, another program holds the SQLite
+    database's write lock: the send has happened, and recording it has to wait."""
+
+    def __init__(self, path: str, seconds: float) -> None:
+        self.path, self.seconds = path, seconds
+        self.sent: list[int] = []
+        self.holds: list[threading.Thread] = []
+
+    async def send(self, item: Outgoing) -> None:
+        holder = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(self.seconds, lambda: (holder.rollback(), holder.close()))
+        release.start()
+        self.holds.append(release)
+        self.sent.append(item.id)
+
+
+def test_a_send_the_database_is_too_busy_to_record_is_recorded_later_not_sent_again(
+    platforms: Platforms, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a busy SQLite file: PostgreSQL waits for its locks instead of refusing")
+    engine = make_engine(database_url)
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA busy_timeout=50"))
+    settings = Settings(**{"MADOGUCHI_OUTBOX_LEASE_SECONDS": "1"})
+    desk = dataclasses.replace(platforms.services.desk, delivery=Desk.schedule_from(settings))
+    _arrive(platforms, "line", PEOPLE["line"][0], "こんにちは", utcnow(), 0)
+    platform = LocksAfterAccepting(database_url.removeprefix("sqlite:///"), seconds=1.5)
+    try:
+        first = Dispatcher(engine, {"line": platform}, desk)
+        platforms.client.portal.call(first.run_once)  # type: ignore[union-attr]
+        for hold in platform.holds:
+            hold.join()
+        # past the lease: a row whose send went unrecorded would be claimed and sent again here
+        later = Dispatcher(engine, {"line": platform}, desk)
+        assert platforms.client.portal.call(later.run_once) == 0  # type: ignore[union-attr]
+        with Session(engine) as session:
+            rows = session.exec(select(Outbox)).all()
+    finally:
+        engine.dispose()
+    assert rows and sorted(platform.sent) == sorted(row.id for row in rows)  # each row once
     assert {row.status for row in rows} == {OutboxStatus.SENT}
 
 

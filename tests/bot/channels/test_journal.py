@@ -11,6 +11,7 @@ person is forgotten (the deletion tests search it too: ``test_deletion``).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,26 @@ def test_a_webhook_stores_into_the_journal_and_the_receiver_moves_it_over(
     assert [row.status for row in _database_rows(platforms)] == [InboundStatus.DONE]
     assert _said(platforms, PEOPLE[0]) == ["こんにちは zq9journal"]
     assert platforms.line.texts() != []  # answered (by its reply token)
+
+
+def test_the_200_does_not_wait_for_the_write_lock_a_turn_holds(platforms: Platforms, database_url: str) -> None:
+    """While another connection holds the database's write lock (as the work does during a turn), a
+    webhook, a redelivery of an adopted event included, is stored and answered without waiting for it."""
+    _sqlite_only(database_url)
+    adopted = line_text("さきに 届いた", user=PEOPLE[1])
+    platforms.post_line(line_body(adopted))
+    platforms.settle()
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # the lock a turn holds; released only after both answers
+        fresh = platforms.post_line(line_body(line_text("いま 届いた", user=PEOPLE[0])))
+        again = platforms.post_line(line_body(adopted))
+        assert holder.in_transaction
+    finally:
+        holder.rollback()
+        holder.close()
+    assert (fresh.status_code, fresh.json()["stored"]) == (200, 1)
+    assert (again.status_code, again.json()["stored"]) == (200, 0)  # known to the database: a redelivery
 
 
 def test_two_receivers_adopting_at_once_make_one_turn_per_event_in_each_persons_order(platforms: Platforms) -> None:
