@@ -221,6 +221,35 @@ def test_after_a_claim_the_bot_is_quiet_and_a_resolve_sends_the_closing_message(
     expect(chat.locator("#log .bubble.bot").last).to_contain_text("また いつでも")
 
 
+def test_a_second_emergency_mid_intake_is_acted_on_not_stored_as_the_answer(
+    site: Site, phone_context: PhoneContext, coordinator_page: CoordinatorPage
+) -> None:
+    """Written while the bot waits for the town: the numbers come again, the coordinator is paged again
+    with the news, the message is not taken as the town, and the intake goes on where it was."""
+    chat, case_id = urgent_case(site, phone_context)
+    expect(chat.locator("#log .bubble.bot").last).to_contain_text("町")  # the intake asks the town
+    pages_before = len(case_pages(site, case_id))
+    bot_before = chat.locator("#log .bubble.bot").count()
+
+    send_in_chat(chat, "また父も具合が悪くて倒れそうです")
+    expect(chat.locator("#log .bubble.bot").nth(bot_before)).to_contain_text("119")
+    expect(chat.locator("#log .bubble.bot").last).to_contain_text("町")  # asked again, not answered by this
+    pages = case_pages(site, case_id)
+    assert len(pages) > pages_before and pages[-1].get("reason") == "news", pages
+
+    page = coordinator_page(site, ONCALL)
+    open_case(page, case_id)
+    expect(page.locator(".transcript .bubble.in").filter(has_text="父も具合が悪くて")).to_have_count(1)
+    expect(page.locator("dl.summary")).not_to_contain_text("ほかの町")
+
+
+def case_pages(site: Site, case_id: int) -> list[dict[str, object]]:
+    """What the case history says of each time a coordinator was paged about this case."""
+    with Session(site.engine) as session:
+        query = select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.kind == "paged")
+        return [event.detail for event in session.exec(query.order_by(col(CaseEvent.id))).all()]
+
+
 CHECK_TEXT = "前は死にたいと思ってた時期もありました"  # a risk cue the context lowers to a check
 CHECK_QUESTION = "死にたい 気持ちが ありますか"
 
