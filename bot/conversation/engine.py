@@ -193,12 +193,14 @@ def respond(state: PersonState, inbound: Inbound, ctx: Context) -> Outcome:
         answer = _yes_no(inbound, texts, "yes_no")
         if answer is not None:
             return _consented(turn, answer)
+        if _answered_in_passing(turn, inbound, reading):
+            return turn.done()
     elif turn.state.phase == Phase.OFFER_INTAKE:
-        answer = _yes_no(inbound, texts, "offer")
+        answer = _yes_no(inbound, texts, "offer", reading)
         if answer is not None:
             return _offer_answered(turn, answer, _take_details)
     elif turn.state.phase == Phase.OFFER_HUMAN:
-        answer = _yes_no(inbound, texts, "human")
+        answer = _yes_no(inbound, texts, "human", reading)
         if answer is not None:
             return _offer_answered(turn, answer, _call_a_person)
     elif turn.state.phase == Phase.INTAKE and turn.state.asking is not None:
@@ -562,6 +564,19 @@ def _ask(turn: _Turn, ack: str | None, question: Say, choices: tuple[Choice, ...
     turn.add(f"{ack}\n{text}" if ack else text, choices)
 
 
+def _answered_in_passing(turn: _Turn, inbound: Inbound, reading: Classification | None) -> bool:
+    """A question asked while the bot waits for the consent answer (「てかこれお金かかるの？」): answered,
+    then the consent asked again, so the intake does not end on an answer to something else."""
+    if reading is None or reading.raised or not _asks_about(reading, inbound.text, any_topic=True):
+        return False
+    hit = turn.ctx.faq(turn.state.region).best(inbound.text)
+    if hit is None:
+        return False
+    turn.add(hit.answer.text)
+    _continue_intake(turn)
+    return True
+
+
 def _intake_answer(turn: _Turn, inbound: Inbound, reading: Classification | None) -> Outcome:
     """Only what answers the pending question fills it; a question is answered, a story is heard."""
     texts, slot = turn.ctx.texts, turn.state.asking
@@ -842,7 +857,9 @@ def _evidence(reading: Classification) -> tuple[str, ...]:
     return tuple(item.describe() for item in reading.evidence)
 
 
-def _yes_no(inbound: Inbound, texts: Texts, choice_set: str) -> bool | None:
+def _yes_no(inbound: Inbound, texts: Texts, choice_set: str, reading: Classification | None = None) -> bool | None:
+    """A button, a plain yes or no, or (to an offer, ``reading`` given) 「やっぱ もういいわ」: a no, unless
+    the words carry any risk (then the message is read afresh, never taken as a polite no)."""
     chosen = intake.picked(inbound, texts.choices(choice_set))
     if chosen is not None:
         return chosen.value == "yes"
@@ -850,4 +867,6 @@ def _yes_no(inbound: Inbound, texts: Texts, choice_set: str) -> bool | None:
         return False
     if texts.is_short_answer("yes", inbound.text):
         return True
+    if reading is not None and not reading.raised and texts.means("stop", inbound.text):
+        return False
     return None

@@ -119,6 +119,28 @@ def test_a_topic_is_explained_and_intake_offered(ctx: Context) -> None:
     assert d.state.phase == Phase.IDLE and not d.effects_of(OpenCase)
 
 
+def test_a_question_while_consent_is_asked_is_answered_and_consent_asked_again(ctx: Context) -> None:
+    cost = ctx.faq("nemuro").answer("cost")
+    assert cost is not None
+    d = Dialogue(ctx)
+    d.say("母が倒れて救急車で運ばれました。弟がひとりです")
+    while d.state.phase != Phase.CONSENT:  # the intake's first answers, skipped, up to the consent question
+        d.say("スキップ")
+    out = d.say("ちなみに相談ってお金かかるんですか？")
+    assert cost.text in out.text
+    assert out.replies[-1].text.endswith(ctx.texts.say(Say.CONSENT, "nemuro").strip().splitlines()[-1])
+    assert d.state.phase == Phase.CONSENT
+
+
+def test_never_mind_to_an_offer_ends_it_kindly_instead_of_offering_again(ctx: Context) -> None:
+    d = Dialogue(ctx)
+    d.say("グループホームの体験入居をしてみたいです")
+    assert d.state.phase == Phase.OFFER_INTAKE
+    out = d.say("うーん、やっぱもういいや。また今度にする")
+    assert out.text == ctx.texts.say(Say.OFFER_DECLINED, "nemuro")
+    assert d.state.phase == Phase.IDLE and not d.effects_of(OpenCase)
+
+
 def test_a_topic_question_with_an_entry_of_its_own_gets_that_entry_not_the_general_text(ctx: Context) -> None:
     guarantor = ctx.faq("nemuro").answer("guarantor")
     general = ctx.faq("nemuro").answer(ctx.texts.spec.topic_answers["housing_search"])
