@@ -58,13 +58,14 @@ def _store(svc: Services, name: str, events: list[Stored]) -> int:
     (reading the database takes no write lock). One adopted between this look and the insert is still
     dropped on adoption, so the look only keeps ``stored`` honest and the journal small.
     """
-    if svc.journal is not None:  # a snapshot read: BEGIN IMMEDIATE would queue this 200 behind the work's turns
+    journal = svc.journal if svc.journal is not None and svc.journal is not svc.engine else None
+    if journal is not None:  # a snapshot read: BEGIN IMMEDIATE would queue this 200 behind the work's turns
         with session_scope(reader(svc.engine)) as session:
             known = inbound.known_keys(session=session, keys=[event.key for event in events])
         events = [event for event in events if event.key not in known]
     with svc.journal_lock or contextlib.nullcontext():
         at = utcnow()
-        with session_scope(svc.journal or svc.engine) as session:
+        with session_scope(journal or svc.engine) as session:  # no journal: the unique key drops a redelivery
             return sum(
                 inbound.store(session=session, channel=name, key=e.key, address=e.address, body=e.body, at=at)
                 for e in events
